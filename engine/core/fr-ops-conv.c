@@ -1,0 +1,332 @@
+/* Convolutions: im2col + one GEMM per group (batch folded into GEMM's N), a direct loop for depthwise,
+ * and transposed convolution as the adjoint of im2col. */
+#include "fr-ops.h"
+#include "fr-pool.h"
+
+#include <string.h>
+
+typedef struct {
+  int64_t B, C, H, W;      /* the image side (conv input / transposed-conv output) */
+  int64_t kh, kw, Ho, Wo;  /* the column side */
+  int stride, pad, dil;
+  FrPadMode mode;
+} Geom;
+
+static inline int64_t reflect_index(int64_t i, int64_t n) {
+  if (n == 1) return 0;
+  while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
+  return i;
+}
+
+/* source index along one axis, or -1 for a zero-padded position */
+static inline int64_t src_index(int64_t o, int64_t k, const Geom *g, int64_t n) {
+  int64_t i = o * g->stride - g->pad + k * g->dil;
+  if (i >= 0 && i < n) return i;
+  return g->mode == FR_PAD_REFLECT ? reflect_index(i, n) : -1;
+}
+
+typedef struct { const Geom *g; const float *img; float *cols; } ColCtx;
+
+/* cols[(c*kh+ki)*kw+kj][(b*Ho+oh)*Wo+ow] */
+static void im2col_rows(void *p, int64_t r0, int64_t r1) {
+  ColCtx *c = p;
+  const Geom *g = c->g;
+  int64_t N = g->B * g->Ho * g->Wo;
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t ch = r / (g->kh * g->kw), ki = r / g->kw % g->kh, kj = r % g->kw;
+    float *row = c->cols + r * N;
+    for (int64_t b = 0; b < g->B; b++) {
+      const float *plane = c->img + (b * g->C + ch) * g->H * g->W;
+      for (int64_t oh = 0; oh < g->Ho; oh++) {
+        int64_t ih = src_index(oh, ki, g, g->H);
+        float *dst = row + (b * g->Ho + oh) * g->Wo;
+        if (ih < 0) {
+          memset(dst, 0, sizeof(float) * (size_t)g->Wo);
+          continue;
+        }
+        const float *src = plane + ih * g->W;
+        if (g->stride == 1 && g->mode == FR_PAD_ZEROS) {
+          /* fast path: a contiguous run with zero edges */
+          int64_t off = kj * g->dil - g->pad;
+          for (int64_t ow = 0; ow < g->Wo; ow++) {
+            int64_t iw = ow + off;
+            dst[ow] = (iw >= 0 && iw < g->W) ? src[iw] : 0.0f;
+          }
+        } else {
+          for (int64_t ow = 0; ow < g->Wo; ow++) {
+            int64_t iw = src_index(ow, kj, g, g->W);
+            dst[ow] = iw < 0 ? 0.0f : src[iw];
+          }
+        }
+      }
+    }
+  }
+}
+
+static void im2col(const Geom *g, const float *img, float *cols) {
+  ColCtx c = { g, img, cols };
+  fr_parallel_for(g->C * g->kh * g->kw, 1, im2col_rows, &c);
+}
+
+/* accumulate cols back into the image; one channel per task so no two tasks write the same pixel */
+static void col2im_channels(void *p, int64_t c0, int64_t c1) {
+  ColCtx *c = p;
+  const Geom *g = c->g;
+  int64_t N = g->B * g->Ho * g->Wo;
+  float *img = (float *)c->img;
+  for (int64_t ch = c0; ch < c1; ch++)
+    for (int64_t ki = 0; ki < g->kh; ki++)
+      for (int64_t kj = 0; kj < g->kw; kj++) {
+        const float *row = c->cols + ((ch * g->kh + ki) * g->kw + kj) * N;
+        for (int64_t b = 0; b < g->B; b++) {
+          float *plane = img + (b * g->C + ch) * g->H * g->W;
+          for (int64_t oh = 0; oh < g->Ho; oh++) {
+            int64_t ih = src_index(oh, ki, g, g->H);
+            if (ih < 0) continue;
+            const float *src = row + (b * g->Ho + oh) * g->Wo;
+            float *dst = plane + ih * g->W;
+            for (int64_t ow = 0; ow < g->Wo; ow++) {
+              int64_t iw = src_index(ow, kj, g, g->W);
+              if (iw >= 0) dst[iw] += src[ow];
+            }
+          }
+        }
+      }
+}
+
+static void col2im_add(const Geom *g, const float *cols, float *img) {
+  ColCtx c = { g, img, (float *)cols };
+  fr_parallel_for(g->C, 1, col2im_channels, &c);
+}
+
+/* [B, C, S] <-> [C, B, S] */
+static void swap01(const float *src, float *dst, int64_t A, int64_t Bn, int64_t S, bool accumulate) {
+  for (int64_t a = 0; a < A; a++)
+    for (int64_t b = 0; b < Bn; b++) {
+      const float *s = src + (a * Bn + b) * S;
+      float *d = dst + (b * A + a) * S;
+      if (accumulate) for (int64_t i = 0; i < S; i++) d[i] += s[i];
+      else memcpy(d, s, sizeof(float) * (size_t)S);
+    }
+}
+
+/* ------------------------------------------------------------------ conv2d */
+
+typedef struct {
+  Geom geom;
+  int groups;
+  float *cols;   /* saved im2col of the input */
+  bool depthwise;
+} ConvCtx;
+
+static void conv_out_size(const FrTensor *x, const FrTensor *w, FrConv2dParams p, int64_t *Ho, int64_t *Wo) {
+  int64_t kh = w->shape[2], kw = w->shape[3];
+  *Ho = (x->shape[2] + 2 * p.padding - p.dilation * (kh - 1) - 1) / p.stride + 1;
+  *Wo = (x->shape[3] + 2 * p.padding - p.dilation * (kw - 1) - 1) / p.stride + 1;
+}
+
+typedef struct { const Geom *g; const float *x, *w, *gy; float *y, *gx, *gw; } DwCtx;
+
+static void dw_fwd(void *p, int64_t i0, int64_t i1) {
+  DwCtx *c = p;
+  const Geom *g = c->g;
+  for (int64_t i = i0; i < i1; i++) {   /* i = b*C + ch */
+    int64_t ch = i % g->C;
+    const float *x = c->x + i * g->H * g->W, *w = c->w + ch * g->kh * g->kw;
+    float *y = c->y + i * g->Ho * g->Wo;
+    for (int64_t oh = 0; oh < g->Ho; oh++)
+      for (int64_t ow = 0; ow < g->Wo; ow++) {
+        float acc = 0;
+        for (int64_t ki = 0; ki < g->kh; ki++) {
+          int64_t ih = src_index(oh, ki, g, g->H);
+          if (ih < 0) continue;
+          for (int64_t kj = 0; kj < g->kw; kj++) {
+            int64_t iw = src_index(ow, kj, g, g->W);
+            if (iw >= 0) acc += x[ih * g->W + iw] * w[ki * g->kw + kj];
+          }
+        }
+        y[oh * g->Wo + ow] += acc;
+      }
+  }
+}
+
+static void dw_bwd(void *p, int64_t c0, int64_t c1) {
+  DwCtx *c = p;
+  const Geom *g = c->g;
+  for (int64_t ch = c0; ch < c1; ch++) {
+    const float *w = c->w + ch * g->kh * g->kw;
+    float *gw = c->gw ? c->gw + ch * g->kh * g->kw : NULL;
+    for (int64_t b = 0; b < g->B; b++) {
+      int64_t i = b * g->C + ch;
+      const float *x = c->x + i * g->H * g->W, *gy = c->gy + i * g->Ho * g->Wo;
+      float *gx = c->gx ? c->gx + i * g->H * g->W : NULL;
+      for (int64_t oh = 0; oh < g->Ho; oh++)
+        for (int64_t ow = 0; ow < g->Wo; ow++) {
+          float d = gy[oh * g->Wo + ow];
+          for (int64_t ki = 0; ki < g->kh; ki++) {
+            int64_t ih = src_index(oh, ki, g, g->H);
+            if (ih < 0) continue;
+            for (int64_t kj = 0; kj < g->kw; kj++) {
+              int64_t iw = src_index(ow, kj, g, g->W);
+              if (iw < 0) continue;
+              if (gx) gx[ih * g->W + iw] += d * w[ki * g->kw + kj];
+              if (gw) gw[ki * g->kw + kj] += d * x[ih * g->W + iw];
+            }
+          }
+        }
+    }
+  }
+}
+
+static void bias_grad(const float *gy, int64_t B, int64_t C, int64_t S, float *gb) {
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t c = 0; c < C; c++) {
+      const float *p = gy + (b * C + c) * S;
+      double acc = 0;
+      for (int64_t i = 0; i < S; i++) acc += p[i];
+      gb[c] += (float)acc;
+    }
+}
+
+static void conv2d_bwd(FrGraph *gr, FrNode *n) {
+  ConvCtx *c = n->ctx;
+  const Geom *g = &c->geom;
+  FrTensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *y = n->out;
+  int64_t Cout = w->shape[0], S = g->Ho * g->Wo, N = g->B * S;
+  float *gx = fr_grad(gr, x), *gw = fr_grad(gr, w), *gb = fr_grad(gr, b);
+  if (gb) bias_grad(y->grad, g->B, Cout, S, gb);
+  if (c->depthwise) {
+    DwCtx d = { .g = g, .x = x->data, .w = w->data, .gy = y->grad, .gx = gx, .gw = gw };
+    fr_parallel_for(g->C, 1, dw_bwd, &d);
+    return;
+  }
+  float *gy_mat = fr_graph_alloc(gr, sizeof(float) * (size_t)(Cout * N));
+  swap01(y->grad, gy_mat, g->B, Cout, S, false);
+  int64_t coutg = Cout / c->groups, K = (g->C / c->groups) * g->kh * g->kw;
+  float *gcols = gx ? fr_graph_alloc(gr, sizeof(float) * (size_t)(K * c->groups * N)) : NULL;
+  for (int gi = 0; gi < c->groups; gi++) {
+    const float *gyg = gy_mat + gi * coutg * N, *colg = c->cols + gi * K * N, *wg = w->data + gi * coutg * K;
+    if (gw) fr_gemm(false, true, coutg, K, N, 1.0f, gyg, N, colg, N, 1.0f, gw + gi * coutg * K, K);
+    if (gx) fr_gemm(true, false, K, N, coutg, 1.0f, wg, K, gyg, N, 0.0f, gcols + gi * K * N, N);
+  }
+  if (gx) col2im_add(g, gcols, gx);
+}
+
+FrTensor *fr_conv2d(FrGraph *gr, FrTensor *x, FrTensor *w, FrTensor *b, FrConv2dParams p) {
+  g_assert(x->ndim == 4 && w->ndim == 4);
+  if (p.stride < 1) p.stride = 1;
+  if (p.dilation < 1) p.dilation = 1;
+  if (p.groups < 1) p.groups = 1;
+  int64_t B = x->shape[0], Cin = x->shape[1], Cout = w->shape[0];
+  g_assert(Cin % p.groups == 0 && Cout % p.groups == 0 && w->shape[1] == Cin / p.groups);
+  g_assert(p.pad_mode != FR_PAD_REFLECT || (p.padding < x->shape[2] && p.padding < x->shape[3]));
+  gint64 t0 = fr_graph_op_begin(gr);
+  int64_t Ho, Wo;
+  conv_out_size(x, w, p, &Ho, &Wo);
+  g_assert(Ho > 0 && Wo > 0);
+  Geom geom = { B, Cin, x->shape[2], x->shape[3], w->shape[2], w->shape[3], Ho, Wo, p.stride, p.padding,
+                p.dilation, p.pad_mode };
+  FrTensor *y = fr_tensor_new(gr, 4, FR_SHAPE(B, Cout, Ho, Wo));
+  int64_t S = Ho * Wo, N = B * S;
+  bool depthwise = p.groups == Cin && Cout == Cin && Cin > 1;
+  float *cols = NULL;
+  if (depthwise) {
+    for (int64_t i = 0; i < B; i++)
+      for (int64_t c = 0; c < Cout; c++) {
+        float *yp = y->data + (i * Cout + c) * S;
+        float bv = b ? b->data[c] : 0.0f;
+        for (int64_t s = 0; s < S; s++) yp[s] = bv;
+      }
+    DwCtx d = { .g = &geom, .x = x->data, .w = w->data, .y = y->data };
+    fr_parallel_for(B * Cin, 1, dw_fwd, &d);
+  } else {
+    int64_t K = (Cin / p.groups) * geom.kh * geom.kw, coutg = Cout / p.groups;
+    cols = fr_graph_alloc(gr, sizeof(float) * (size_t)(K * p.groups * N));
+    im2col(&geom, x->data, cols);
+    float *ymat = fr_graph_alloc(gr, sizeof(float) * (size_t)(Cout * N));
+    for (int gi = 0; gi < p.groups; gi++)
+      fr_gemm(false, false, coutg, N, K, 1.0f, w->data + gi * coutg * K, K, cols + gi * K * N, N, 0.0f,
+              ymat + gi * coutg * N, N);
+    swap01(ymat, y->data, Cout, B, S, false);
+    if (b)
+      for (int64_t i = 0; i < B; i++)
+        for (int64_t c = 0; c < Cout; c++) {
+          float *yp = y->data + (i * Cout + c) * S;
+          for (int64_t s = 0; s < S; s++) yp[s] += b->data[c];
+        }
+  }
+  double macs = (double)N * (double)Cout * (double)(Cin / p.groups) * geom.kh * geom.kw;
+  fr_graph_op_end(gr, t0, depthwise ? "conv2d_depthwise" : "conv2d", y, macs,
+                  4.0 * (double)(fr_tensor_numel(x) + fr_tensor_numel(w)), 4.0 * (double)fr_tensor_numel(y));
+  FrNode *n = fr_graph_record(gr, depthwise ? "conv2d_depthwise" : "conv2d", conv2d_bwd, y, 3, x, w, b);
+  if (n) {
+    ConvCtx *c = fr_graph_alloc(gr, sizeof *c);
+    c->geom = geom;
+    c->groups = p.groups;
+    c->cols = cols;
+    c->depthwise = depthwise;
+    n->ctx = c;
+    n->bwd_macs = 2 * macs;
+  }
+  return y;
+}
+
+/* ------------------------------------------------------------------ transposed conv */
+
+typedef struct { Geom geom; float *xmat; } ConvTCtx;
+
+static void conv_t_bwd(FrGraph *gr, FrNode *n) {
+  ConvTCtx *c = n->ctx;
+  const Geom *g = &c->geom;   /* image side = output y, column side = input x */
+  FrTensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *y = n->out;
+  int64_t Cin = x->shape[1], Cout = y->shape[1], KK = Cout * g->kh * g->kw, N = g->B * g->Ho * g->Wo;
+  float *gx = fr_grad(gr, x), *gw = fr_grad(gr, w), *gb = fr_grad(gr, b);
+  if (gb) bias_grad(y->grad, g->B, Cout, g->H * g->W, gb);
+  if (!gx && !gw) return;
+  float *gcols = fr_graph_alloc(gr, sizeof(float) * (size_t)(KK * N));
+  im2col(g, y->grad, gcols);
+  if (gw) fr_gemm(false, true, Cin, KK, N, 1.0f, c->xmat, N, gcols, N, 1.0f, gw, KK);
+  if (gx) {
+    float *gxmat = fr_graph_alloc(gr, sizeof(float) * (size_t)(Cin * N));
+    fr_gemm(false, false, Cin, N, KK, 1.0f, w->data, KK, gcols, N, 0.0f, gxmat, N);
+    swap01(gxmat, gx, Cin, g->B, g->Ho * g->Wo, true);
+  }
+}
+
+FrTensor *fr_conv_transpose2d(FrGraph *gr, FrTensor *x, FrTensor *w, FrTensor *b, int stride, int padding,
+                              int output_padding) {
+  g_assert(x->ndim == 4 && w->ndim == 4 && w->shape[0] == x->shape[1]);
+  g_assert(stride >= 1 && padding >= 0 && output_padding >= 0 && output_padding < stride);
+  gint64 t0 = fr_graph_op_begin(gr);
+  int64_t B = x->shape[0], Cin = x->shape[1], H = x->shape[2], W = x->shape[3];
+  int64_t Cout = w->shape[1], kh = w->shape[2], kw = w->shape[3];
+  int64_t Ho = (H - 1) * stride - 2 * padding + kh + output_padding;
+  int64_t Wo = (W - 1) * stride - 2 * padding + kw + output_padding;
+  g_assert(Ho > 0 && Wo > 0);
+  Geom geom = { B, Cout, Ho, Wo, kh, kw, H, W, stride, padding, 1, FR_PAD_ZEROS };
+  int64_t N = B * H * W, KK = Cout * kh * kw;
+  float *xmat = fr_graph_alloc(gr, sizeof(float) * (size_t)(Cin * N));
+  swap01(x->data, xmat, B, Cin, H * W, false);
+  float *cols = fr_graph_alloc(gr, sizeof(float) * (size_t)(KK * N));
+  fr_gemm(true, false, KK, N, Cin, 1.0f, w->data, KK, xmat, N, 0.0f, cols, N);
+  FrTensor *y = fr_tensor_zeros(gr, 4, FR_SHAPE(B, Cout, Ho, Wo));
+  col2im_add(&geom, cols, y->data);
+  if (b)
+    for (int64_t i = 0; i < B; i++)
+      for (int64_t c = 0; c < Cout; c++) {
+        float *yp = y->data + (i * Cout + c) * Ho * Wo;
+        for (int64_t s = 0; s < Ho * Wo; s++) yp[s] += b->data[c];
+      }
+  double macs = (double)N * (double)KK * (double)Cin;
+  fr_graph_op_end(gr, t0, "conv_transpose2d", y, macs,
+                  4.0 * (double)(fr_tensor_numel(x) + fr_tensor_numel(w)), 4.0 * (double)fr_tensor_numel(y));
+  FrNode *n = fr_graph_record(gr, "conv_transpose2d", conv_t_bwd, y, 3, x, w, b);
+  if (n) {
+    ConvTCtx *c = fr_graph_alloc(gr, sizeof *c);
+    c->geom = geom;
+    c->xmat = xmat;
+    n->ctx = c;
+    n->bwd_macs = 2 * macs;
+  }
+  return y;
+}

@@ -1,0 +1,279 @@
+/* Batch, instance and layer normalisation, each fused with the activation that follows it: the
+ * normalised tensor is written once, activated in the same pass, and the backward recovers the
+ * activation's mask from the output. */
+#include "fr-ops.h"
+#include "fr-pool.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+  float *xhat;     /* normalised input */
+  float *invstd;   /* one per statistics group */
+  FrAct act;
+  bool batch_stats;
+  float slope;
+} NormCtx;
+
+#define LEAKY_SLOPE 0.2f
+
+static inline float act_apply(FrAct a, float v) {
+  switch (a) {
+  case FR_ACT_RELU: return v > 0 ? v : 0;
+  case FR_ACT_RELU6: return v < 0 ? 0 : (v > 6 ? 6 : v);
+  case FR_ACT_LEAKY_RELU: return v > 0 ? v : LEAKY_SLOPE * v;
+  default: return v;
+  }
+}
+
+/* derivative of the activation, read from its output */
+static inline float act_grad(FrAct a, float y) {
+  switch (a) {
+  case FR_ACT_RELU: return y > 0 ? 1.0f : 0.0f;
+  case FR_ACT_RELU6: return (y > 0 && y < 6) ? 1.0f : 0.0f;
+  case FR_ACT_LEAKY_RELU: return y > 0 ? 1.0f : LEAKY_SLOPE;
+  default: return 1.0f;
+  }
+}
+
+static const char *norm_name(const char *base, FrAct a) {
+  static const char *bn[] = { "batch_norm", "batch_norm+relu", "batch_norm+relu6", "batch_norm+leaky_relu" };
+  static const char *in[] = { "instance_norm", "instance_norm+relu", "instance_norm+relu6", "instance_norm+leaky_relu" };
+  static const char *ln[] = { "layer_norm", "layer_norm+relu", "layer_norm+relu6", "layer_norm+leaky_relu" };
+  return base[0] == 'b' ? bn[a] : base[0] == 'i' ? in[a] : ln[a];
+}
+
+/* ------------------------------------------------------------------ batch norm */
+
+typedef struct {
+  const FrTensor *x; FrTensor *y; const float *gamma, *beta; const float *mean; NormCtx *c;
+  int64_t B, C, S;
+  float *gx, *gg, *gb; const float *gy; bool stats;
+} BnCtx;
+
+static void bn_fwd_channels(void *p, int64_t c0, int64_t c1) {
+  BnCtx *k = p;
+  for (int64_t c = c0; c < c1; c++) {
+    float g = k->gamma ? k->gamma[c] : 1.0f, b = k->beta ? k->beta[c] : 0.0f;
+    float m = k->mean[c], is = k->c->invstd[c];
+    for (int64_t i = 0; i < k->B; i++) {
+      int64_t o = (i * k->C + c) * k->S;
+      const float *x = k->x->data + o;
+      float *xh = k->c->xhat + o, *y = k->y->data + o;
+      for (int64_t s = 0; s < k->S; s++) {
+        xh[s] = (x[s] - m) * is;
+        y[s] = act_apply(k->c->act, xh[s] * g + b);
+      }
+    }
+  }
+}
+
+static void bn_bwd_channels(void *p, int64_t c0, int64_t c1) {
+  BnCtx *k = p;
+  double M = (double)(k->B * k->S);
+  for (int64_t c = c0; c < c1; c++) {
+    float g = k->gamma ? k->gamma[c] : 1.0f;
+    double sd = 0, sdx = 0;
+    for (int64_t i = 0; i < k->B; i++) {
+      int64_t o = (i * k->C + c) * k->S;
+      for (int64_t s = 0; s < k->S; s++) {
+        float d = k->gy[o + s] * act_grad(k->c->act, k->y->data[o + s]);
+        sd += d;
+        sdx += d * k->c->xhat[o + s];
+      }
+    }
+    if (k->gg) k->gg[c] += (float)sdx;
+    if (k->gb) k->gb[c] += (float)sd;
+    if (!k->gx) continue;
+    float is = k->c->invstd[c];
+    for (int64_t i = 0; i < k->B; i++) {
+      int64_t o = (i * k->C + c) * k->S;
+      for (int64_t s = 0; s < k->S; s++) {
+        float d = k->gy[o + s] * act_grad(k->c->act, k->y->data[o + s]);
+        if (k->stats)
+          k->gx[o + s] += g * is * (float)((d * M - sd - k->c->xhat[o + s] * sdx) / M);
+        else
+          k->gx[o + s] += g * is * d;
+      }
+    }
+  }
+}
+
+static void bn_bwd(FrGraph *g, FrNode *n) {
+  NormCtx *c = n->ctx;
+  FrTensor *x = n->in[0], *gamma = n->in[1], *beta = n->in[2];
+  BnCtx k = { .x = x, .y = n->out, .gamma = gamma ? gamma->data : NULL, .c = c, .B = x->shape[0],
+              .C = x->shape[1], .S = x->shape[2] * x->shape[3], .gx = fr_grad(g, x), .gg = fr_grad(g, gamma),
+              .gb = fr_grad(g, beta), .gy = n->out->grad, .stats = c->batch_stats };
+  fr_parallel_for(k.C, 1, bn_bwd_channels, &k);
+}
+
+FrTensor *fr_batch_norm2d(FrGraph *g, FrTensor *x, FrTensor *gamma, FrTensor *beta, float *running_mean,
+                          float *running_var, float momentum, float eps, FrAct act) {
+  g_assert(x->ndim == 4);
+  gint64 t0 = fr_graph_op_begin(g);
+  int64_t B = x->shape[0], C = x->shape[1], S = x->shape[2] * x->shape[3], M = B * S;
+  FrTensor *y = fr_tensor_like(g, x);
+  NormCtx *c = fr_graph_alloc(g, sizeof *c);
+  c->xhat = fr_graph_alloc(g, sizeof(float) * (size_t)fr_tensor_numel(x));
+  c->invstd = fr_graph_alloc(g, sizeof(float) * (size_t)C);
+  c->act = act;
+  c->batch_stats = g->training || !running_mean;
+  float *mean = fr_graph_alloc(g, sizeof(float) * (size_t)C);
+  for (int64_t ch = 0; ch < C; ch++) {
+    double m, var;
+    if (c->batch_stats) {
+      double s = 0, s2 = 0;
+      for (int64_t i = 0; i < B; i++) {
+        const float *p = x->data + (i * C + ch) * S;
+        for (int64_t j = 0; j < S; j++) s += p[j];
+      }
+      m = s / (double)M;
+      for (int64_t i = 0; i < B; i++) {
+        const float *p = x->data + (i * C + ch) * S;
+        for (int64_t j = 0; j < S; j++) s2 += (p[j] - m) * (p[j] - m);
+      }
+      var = s2 / (double)M;
+      if (g->training && running_mean) {
+        running_mean[ch] = (float)((1 - momentum) * running_mean[ch] + momentum * m);
+        double unbiased = M > 1 ? s2 / (double)(M - 1) : var;
+        running_var[ch] = (float)((1 - momentum) * running_var[ch] + momentum * unbiased);
+      }
+    } else {
+      m = running_mean[ch];
+      var = running_var[ch];
+    }
+    mean[ch] = (float)m;
+    c->invstd[ch] = (float)(1.0 / sqrt(var + eps));
+  }
+  BnCtx k = { .x = x, .y = y, .gamma = gamma ? gamma->data : NULL, .beta = beta ? beta->data : NULL,
+              .mean = mean, .c = c, .B = B, .C = C, .S = S };
+  fr_parallel_for(C, 1, bn_fwd_channels, &k);
+  const char *name = norm_name("batch", act);
+  fr_graph_op_end(g, t0, name, y, 0, 8.0 * (double)fr_tensor_numel(x), 4.0 * (double)fr_tensor_numel(y));
+  FrNode *n = fr_graph_record(g, name, bn_bwd, y, 3, x, gamma, beta);
+  if (n) n->ctx = c;
+  return y;
+}
+
+/* ------------------------------------------------------------------ instance and layer norm */
+
+/* Statistics over rows of length S: x is [R, S]; the affine parameter index of element (r, s) is
+ * r % C for instance norm (per channel), s for layer norm (per feature). */
+typedef struct {
+  const float *x; float *y; const float *gamma, *beta; NormCtx *c; int64_t R, S, C; bool per_feature;
+  float eps; const float *gy; float *gx; float *gg_rows, *gb_rows;
+} RowCtx;
+
+static inline int64_t aff_idx(const RowCtx *k, int64_t r, int64_t s) { return k->per_feature ? s : r % k->C; }
+
+static void rows_fwd(void *p, int64_t r0, int64_t r1) {
+  RowCtx *k = p;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = k->x + r * k->S;
+    double s = 0, s2 = 0;
+    for (int64_t j = 0; j < k->S; j++) s += x[j];
+    double m = s / (double)k->S;
+    for (int64_t j = 0; j < k->S; j++) s2 += (x[j] - m) * (x[j] - m);
+    float is = (float)(1.0 / sqrt(s2 / (double)k->S + k->eps));
+    k->c->invstd[r] = is;
+    float *xh = k->c->xhat + r * k->S, *y = k->y + r * k->S;
+    for (int64_t j = 0; j < k->S; j++) {
+      int64_t a = aff_idx(k, r, j);
+      xh[j] = (float)(x[j] - m) * is;
+      y[j] = act_apply(k->c->act, xh[j] * (k->gamma ? k->gamma[a] : 1.0f) + (k->beta ? k->beta[a] : 0.0f));
+    }
+  }
+}
+
+/* gg_rows/gb_rows: per-row partial sums of the affine gradients (instance norm), or per-thread-free
+ * direct accumulation is impossible for layer norm, so those are reduced after the loop. */
+static void rows_bwd(void *p, int64_t r0, int64_t r1) {
+  RowCtx *k = p;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *xh = k->c->xhat + r * k->S, *y = k->y + r * k->S, *gy = k->gy + r * k->S;
+    double sd = 0, sdx = 0;   /* sums of dxhat and dxhat*xhat */
+    double gsum = 0, bsum = 0;
+    for (int64_t j = 0; j < k->S; j++) {
+      float d = gy[j] * act_grad(k->c->act, y[j]);
+      float ga = k->gamma ? k->gamma[aff_idx(k, r, j)] : 1.0f;
+      sd += d * ga;
+      sdx += d * ga * xh[j];
+      gsum += d * xh[j];
+      bsum += d;
+    }
+    if (!k->per_feature && k->gg_rows) { k->gg_rows[r] = (float)gsum; k->gb_rows[r] = (float)bsum; }
+    if (!k->gx) continue;
+    float is = k->c->invstd[r];
+    float *gx = k->gx + r * k->S;
+    double S = (double)k->S;
+    for (int64_t j = 0; j < k->S; j++) {
+      float d = gy[j] * act_grad(k->c->act, y[j]);
+      float ga = k->gamma ? k->gamma[aff_idx(k, r, j)] : 1.0f;
+      gx[j] += is * (float)((d * ga * S - sd - xh[j] * sdx) / S);
+    }
+  }
+}
+
+static void rows_bwd_node(FrGraph *g, FrNode *n) {
+  RowCtx *k = n->ctx;
+  FrTensor *x = n->in[0], *gamma = n->in[1], *beta = n->in[2];
+  k->gy = n->out->grad;
+  k->gx = fr_grad(g, x);
+  float *gg = fr_grad(g, gamma), *gb = fr_grad(g, beta);
+  k->gg_rows = k->gb_rows = NULL;
+  if (!k->per_feature && (gg || gb)) {
+    k->gg_rows = fr_graph_alloc(g, sizeof(float) * (size_t)k->R);
+    k->gb_rows = fr_graph_alloc(g, sizeof(float) * (size_t)k->R);
+  }
+  fr_parallel_for(k->R, 1, rows_bwd, k);
+  if (k->per_feature) {
+    for (int64_t r = 0; r < k->R; r++) {
+      const float *xh = k->c->xhat + r * k->S, *y = k->y + r * k->S, *gy = k->gy + r * k->S;
+      for (int64_t j = 0; j < k->S; j++) {
+        float d = gy[j] * act_grad(k->c->act, y[j]);
+        if (gg) gg[j] += d * xh[j];
+        if (gb) gb[j] += d;
+      }
+    }
+  } else if (k->gg_rows) {
+    for (int64_t r = 0; r < k->R; r++) {
+      if (gg) gg[r % k->C] += k->gg_rows[r];
+      if (gb) gb[r % k->C] += k->gb_rows[r];
+    }
+  }
+}
+
+static FrTensor *row_norm(FrGraph *g, FrTensor *x, FrTensor *gamma, FrTensor *beta, float eps, FrAct act,
+                          int64_t R, int64_t S, int64_t C, bool per_feature, const char *name) {
+  gint64 t0 = fr_graph_op_begin(g);
+  FrTensor *y = fr_tensor_like(g, x);
+  NormCtx *c = fr_graph_alloc(g, sizeof *c);
+  c->xhat = fr_graph_alloc(g, sizeof(float) * (size_t)fr_tensor_numel(x));
+  c->invstd = fr_graph_alloc(g, sizeof(float) * (size_t)(R ? R : 1));
+  c->act = act;
+  RowCtx *k = fr_graph_alloc(g, sizeof *k);
+  *k = (RowCtx){ .x = x->data, .y = y->data, .gamma = gamma ? gamma->data : NULL,
+                 .beta = beta ? beta->data : NULL, .c = c, .R = R, .S = S, .C = C,
+                 .per_feature = per_feature, .eps = eps };
+  fr_parallel_for(R, 1, rows_fwd, k);
+  fr_graph_op_end(g, t0, name, y, 0, 8.0 * (double)fr_tensor_numel(x), 4.0 * (double)fr_tensor_numel(y));
+  FrNode *n = fr_graph_record(g, name, rows_bwd_node, y, 3, x, gamma, beta);
+  if (n) n->ctx = k;
+  return y;
+}
+
+FrTensor *fr_instance_norm2d(FrGraph *g, FrTensor *x, FrTensor *gamma, FrTensor *beta, float eps, FrAct act) {
+  g_assert(x->ndim == 4);
+  int64_t C = x->shape[1];
+  g_assert(!gamma || fr_tensor_numel(gamma) == C);
+  return row_norm(g, x, gamma, beta, eps, act, x->shape[0] * C, x->shape[2] * x->shape[3], C, false,
+                  norm_name("instance", act));
+}
+
+FrTensor *fr_layer_norm(FrGraph *g, FrTensor *x, FrTensor *gamma, FrTensor *beta, float eps, FrAct act) {
+  int64_t D = x->shape[x->ndim - 1];
+  g_assert(!gamma || fr_tensor_numel(gamma) == D);
+  return row_norm(g, x, gamma, beta, eps, act, fr_tensor_numel(x) / (D ? D : 1), D, D, true,
+                  norm_name("layer", act));
+}
