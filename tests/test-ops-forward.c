@@ -1,0 +1,319 @@
+/* Every op's forward pass against a naive float64 reference loop. */
+#include "fr-ops.h"
+
+#include <math.h>
+#include <string.h>
+
+static FrRng rng;
+
+static FrTensor *randn(FrGraph *g, int ndim, const int64_t *shape) {
+  FrTensor *t = fr_tensor_new(g, ndim, shape);
+  fr_rng_fill_normal(&rng, t->data, fr_tensor_numel(t), 0, 1);
+  return t;
+}
+
+static void assert_close_d(const char *what, const FrTensor *got, const double *want, double tol) {
+  for (int64_t i = 0; i < fr_tensor_numel(got); i++)
+    if (fabs(got->data[i] - want[i]) > tol * MAX(1.0, fabs(want[i])))
+      g_error("%s: element %lld is %.7g, float64 reference %.7g", what, (long long)i, got->data[i], want[i]);
+}
+
+static int64_t reflect(int64_t i, int64_t n) {
+  while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
+  return i;
+}
+
+static void test_conv2d(void) {
+  const struct { int B, Cin, H, W, Cout, k, stride, pad, dil, groups; FrPadMode mode; } cfgs[] = {
+    { 2, 3, 8, 7, 4, 3, 1, 1, 1, 1, FR_PAD_ZEROS }, { 1, 4, 9, 9, 6, 3, 2, 1, 1, 2, FR_PAD_ZEROS },
+    { 2, 4, 7, 7, 4, 5, 1, 2, 1, 4, FR_PAD_ZEROS }, { 2, 3, 10, 8, 2, 7, 1, 3, 1, 1, FR_PAD_REFLECT },
+    { 1, 2, 9, 9, 3, 3, 1, 2, 2, 1, FR_PAD_ZEROS }, { 3, 5, 6, 6, 5, 3, 2, 1, 1, 5, FR_PAD_REFLECT },
+    { 2, 6, 5, 5, 3, 1, 1, 0, 1, 1, FR_PAD_ZEROS },
+  };
+  for (guint c = 0; c < G_N_ELEMENTS(cfgs); c++) {
+    FrGraph *g = fr_graph_new(0);
+    int B = cfgs[c].B, Cin = cfgs[c].Cin, H = cfgs[c].H, W = cfgs[c].W, Co = cfgs[c].Cout, k = cfgs[c].k;
+    int s = cfgs[c].stride, p = cfgs[c].pad, d = cfgs[c].dil, G = cfgs[c].groups;
+    FrTensor *x = randn(g, 4, FR_SHAPE(B, Cin, H, W)), *w = randn(g, 4, FR_SHAPE(Co, Cin / G, k, k));
+    FrTensor *b = randn(g, 1, FR_SHAPE(Co));
+    FrTensor *y = fr_conv2d(g, x, w, b, (FrConv2dParams){ s, p, d, G, cfgs[c].mode });
+    int64_t Ho = y->shape[2], Wo = y->shape[3];
+    g_assert_cmpint(Ho, ==, (H + 2 * p - d * (k - 1) - 1) / s + 1);
+    double *ref = g_new0(double, fr_tensor_numel(y));
+    int cg = Cin / G, og = Co / G;
+    for (int n = 0; n < B; n++)
+      for (int o = 0; o < Co; o++)
+        for (int oh = 0; oh < Ho; oh++)
+          for (int ow = 0; ow < Wo; ow++) {
+            double acc = b->data[o];
+            for (int ci = 0; ci < cg; ci++)
+              for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++) {
+                  int64_t ih = oh * s - p + ki * d, iw = ow * s - p + kj * d;
+                  if (cfgs[c].mode == FR_PAD_REFLECT) { ih = reflect(ih, H); iw = reflect(iw, W); }
+                  else if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                  int cin = (o / og) * cg + ci;
+                  acc += (double)x->data[((n * Cin + cin) * H + ih) * W + iw] * w->data[((o * cg + ci) * k + ki) * k + kj];
+                }
+            ref[((n * Co + o) * Ho + oh) * Wo + ow] = acc;
+          }
+    assert_close_d("conv2d", y, ref, 1e-4);
+    g_free(ref);
+    fr_graph_free(g);
+  }
+}
+
+static void test_conv_transpose2d(void) {
+  const struct { int B, Cin, H, W, Cout, k, stride, pad, opad; } cfgs[] = {
+    { 2, 3, 4, 5, 2, 3, 2, 1, 1 }, { 1, 2, 5, 5, 3, 4, 2, 1, 0 }, { 2, 3, 4, 4, 2, 3, 1, 1, 0 }, { 1, 2, 3, 4, 2, 3, 3, 0, 2 },
+  };
+  for (guint c = 0; c < G_N_ELEMENTS(cfgs); c++) {
+    FrGraph *g = fr_graph_new(0);
+    int B = cfgs[c].B, Ci = cfgs[c].Cin, H = cfgs[c].H, W = cfgs[c].W, Co = cfgs[c].Cout, k = cfgs[c].k;
+    int s = cfgs[c].stride, p = cfgs[c].pad;
+    FrTensor *x = randn(g, 4, FR_SHAPE(B, Ci, H, W)), *w = randn(g, 4, FR_SHAPE(Ci, Co, k, k));
+    FrTensor *y = fr_conv_transpose2d(g, x, w, NULL, s, p, cfgs[c].opad);
+    int64_t Ho = y->shape[2], Wo = y->shape[3];
+    g_assert_cmpint(Ho, ==, (H - 1) * s - 2 * p + k + cfgs[c].opad);
+    double *ref = g_new0(double, fr_tensor_numel(y));
+    for (int n = 0; n < B; n++)
+      for (int ci = 0; ci < Ci; ci++)
+        for (int ih = 0; ih < H; ih++)
+          for (int iw = 0; iw < W; iw++)
+            for (int o = 0; o < Co; o++)
+              for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++) {
+                  int64_t oh = ih * s - p + ki, ow = iw * s - p + kj;
+                  if (oh < 0 || oh >= Ho || ow < 0 || ow >= Wo) continue;
+                  ref[((n * Co + o) * Ho + oh) * Wo + ow] +=
+                    (double)x->data[((n * Ci + ci) * H + ih) * W + iw] * w->data[((ci * Co + o) * k + ki) * k + kj];
+                }
+    assert_close_d("conv_transpose2d", y, ref, 1e-4);
+    g_free(ref);
+    fr_graph_free(g);
+  }
+}
+
+static void test_dense(void) {
+  FrGraph *g = fr_graph_new(0);
+  FrTensor *x = randn(g, 3, FR_SHAPE(2, 3, 7)), *w = randn(g, 2, FR_SHAPE(5, 7)), *b = randn(g, 1, FR_SHAPE(5));
+  FrTensor *y = fr_linear(g, x, w, b);
+  double ref[30];
+  for (int r = 0; r < 6; r++)
+    for (int o = 0; o < 5; o++) {
+      double acc = b->data[o];
+      for (int i = 0; i < 7; i++) acc += (double)x->data[r * 7 + i] * w->data[o * 7 + i];
+      ref[r * 5 + o] = acc;
+    }
+  assert_close_d("linear", y, ref, 1e-5);
+  /* batched matmul with both transposes */
+  FrTensor *a = randn(g, 3, FR_SHAPE(3, 4, 2)), *c = randn(g, 3, FR_SHAPE(3, 5, 4));
+  FrTensor *m = fr_matmul(g, a, c, true, true);   /* [3, 2, 5] = aᵀ cᵀ */
+  double mref[30];
+  for (int bb = 0; bb < 3; bb++)
+    for (int i = 0; i < 2; i++)
+      for (int j = 0; j < 5; j++) {
+        double acc = 0;
+        for (int k = 0; k < 4; k++) acc += (double)a->data[(bb * 4 + k) * 2 + i] * c->data[(bb * 5 + j) * 4 + k];
+        mref[(bb * 2 + i) * 5 + j] = acc;
+      }
+  assert_close_d("matmul", m, mref, 1e-5);
+  fr_graph_free(g);
+}
+
+static void test_norms(void) {
+  FrGraph *g = fr_graph_new(0);
+  const int B = 3, C = 4, S = 10;
+  FrTensor *x = randn(g, 4, FR_SHAPE(B, C, 2, 5)), *ga = randn(g, 1, FR_SHAPE(C)), *be = randn(g, 1, FR_SHAPE(C));
+  double ref[120];
+  /* batch norm, training statistics, fused ReLU */
+  float rm[4] = {0}, rv[4] = {1, 1, 1, 1};
+  FrTensor *y = fr_batch_norm2d(g, x, ga, be, rm, rv, 0.1f, 1e-5f, FR_ACT_RELU);
+  for (int c = 0; c < C; c++) {
+    double m = 0, v = 0;
+    for (int n = 0; n < B; n++) for (int s = 0; s < S; s++) m += x->data[(n * C + c) * S + s];
+    m /= B * S;
+    for (int n = 0; n < B; n++) for (int s = 0; s < S; s++) v += pow(x->data[(n * C + c) * S + s] - m, 2);
+    for (int n = 0; n < B; n++)
+      for (int s = 0; s < S; s++) {
+        double t = (x->data[(n * C + c) * S + s] - m) / sqrt(v / (B * S) + 1e-5) * ga->data[c] + be->data[c];
+        ref[(n * C + c) * S + s] = t > 0 ? t : 0;
+      }
+    g_assert_cmpfloat(fabs(rm[c] - 0.1 * m), <, 1e-5);
+    g_assert_cmpfloat(fabs(rv[c] - (0.9 + 0.1 * v / (B * S - 1))), <, 1e-5);
+  }
+  assert_close_d("batch_norm+relu", y, ref, 1e-4);
+  /* instance norm, no affine */
+  y = fr_instance_norm2d(g, x, NULL, NULL, 1e-5f, FR_ACT_NONE);
+  for (int r = 0; r < B * C; r++) {
+    double m = 0, v = 0;
+    for (int s = 0; s < S; s++) m += x->data[r * S + s];
+    m /= S;
+    for (int s = 0; s < S; s++) v += pow(x->data[r * S + s] - m, 2);
+    for (int s = 0; s < S; s++) ref[r * S + s] = (x->data[r * S + s] - m) / sqrt(v / S + 1e-5);
+  }
+  assert_close_d("instance_norm", y, ref, 1e-4);
+  /* layer norm over the last dim (5) */
+  FrTensor *lg = randn(g, 1, FR_SHAPE(5)), *lb = randn(g, 1, FR_SHAPE(5));
+  y = fr_layer_norm(g, x, lg, lb, 1e-5f, FR_ACT_NONE);
+  for (int r = 0; r < 24; r++) {
+    double m = 0, v = 0;
+    for (int s = 0; s < 5; s++) m += x->data[r * 5 + s];
+    m /= 5;
+    for (int s = 0; s < 5; s++) v += pow(x->data[r * 5 + s] - m, 2);
+    for (int s = 0; s < 5; s++) ref[r * 5 + s] = (x->data[r * 5 + s] - m) / sqrt(v / 5 + 1e-5) * lg->data[s] + lb->data[s];
+  }
+  assert_close_d("layer_norm", y, ref, 1e-4);
+  fr_graph_free(g);
+}
+
+static void test_pool_softmax_act(void) {
+  FrGraph *g = fr_graph_new(0);
+  FrTensor *x = randn(g, 4, FR_SHAPE(2, 2, 5, 6));
+  FrTensor *mp = fr_max_pool2d(g, x, 3, 2, 1), *ap = fr_avg_pool2d(g, x, 3, 2, 1), *gp = fr_global_avg_pool(g, x);
+  double mref[2 * 2 * 3 * 3], aref[2 * 2 * 3 * 3], gref[4];
+  for (int i = 0; i < 4; i++) {
+    double s = 0;
+    for (int j = 0; j < 30; j++) s += x->data[i * 30 + j];
+    gref[i] = s / 30;
+    for (int oh = 0; oh < 3; oh++)
+      for (int ow = 0; ow < 3; ow++) {
+        double mx = -INFINITY, sum = 0;
+        for (int ki = 0; ki < 3; ki++)
+          for (int kj = 0; kj < 3; kj++) {
+            int ih = oh * 2 - 1 + ki, iw = ow * 2 - 1 + kj;
+            if (ih < 0 || ih >= 5 || iw < 0 || iw >= 6) continue;
+            double v = x->data[i * 30 + ih * 6 + iw];
+            mx = v > mx ? v : mx;
+            sum += v;
+          }
+        mref[i * 9 + oh * 3 + ow] = mx;
+        aref[i * 9 + oh * 3 + ow] = sum / 9;
+      }
+  }
+  assert_close_d("max_pool2d", mp, mref, 1e-6);
+  assert_close_d("avg_pool2d", ap, aref, 1e-5);
+  assert_close_d("global_avg_pool", gp, gref, 1e-5);
+
+  FrTensor *z = randn(g, 2, FR_SHAPE(3, 7));
+  FrTensor *sm = fr_softmax(g, z), *ls = fr_log_softmax(g, z);
+  double sref[21], lref[21];
+  for (int r = 0; r < 3; r++) {
+    double s = 0;
+    for (int j = 0; j < 7; j++) s += exp(z->data[r * 7 + j]);
+    for (int j = 0; j < 7; j++) {
+      sref[r * 7 + j] = exp(z->data[r * 7 + j]) / s;
+      lref[r * 7 + j] = z->data[r * 7 + j] - log(s);
+    }
+  }
+  assert_close_d("softmax", sm, sref, 1e-5);
+  assert_close_d("log_softmax", ls, lref, 1e-5);
+
+  const int32_t lab[3] = { 2, 6, 0 };
+  FrTensor *ce = fr_cross_entropy(g, z, lab, 0.1f);
+  double ceref = 0;
+  for (int r = 0; r < 3; r++) {
+    double mean = 0;
+    for (int j = 0; j < 7; j++) mean += lref[r * 7 + j];
+    ceref += -0.9 * lref[r * 7 + lab[r]] - 0.1 * mean / 7;
+  }
+  ceref /= 3;
+  assert_close_d("cross_entropy", ce, &ceref, 1e-5);
+
+  double aref2[21];
+  struct { FrTensor *(*fn)(FrGraph *, FrTensor *); double (*ref)(double); const char *name; } acts[] = {
+    { fr_relu, NULL, "relu" }, { fr_tanh, tanh, "tanh" }, { fr_gelu, NULL, "gelu" }, { fr_sigmoid, NULL, "sigmoid" },
+  };
+  for (guint a = 0; a < G_N_ELEMENTS(acts); a++) {
+    FrTensor *y = acts[a].fn(g, z);
+    for (int i = 0; i < 21; i++) {
+      double v = z->data[i];
+      switch (a) {
+      case 0: aref2[i] = v > 0 ? v : 0; break;
+      case 1: aref2[i] = tanh(v); break;
+      case 2: aref2[i] = 0.5 * v * (1 + erf(v / sqrt(2))); break;
+      default: aref2[i] = 1 / (1 + exp(-v)); break;
+      }
+    }
+    assert_close_d(acts[a].name, y, aref2, 1e-6);
+  }
+  FrTensor *l6 = fr_relu6(g, fr_scale(g, z, 5)), *lk = fr_leaky_relu(g, z, 0.1f);
+  for (int i = 0; i < 21; i++) {
+    double v = 5.0 * z->data[i];
+    aref2[i] = v < 0 ? 0 : (v > 6 ? 6 : v);
+  }
+  assert_close_d("relu6", l6, aref2, 1e-6);
+  for (int i = 0; i < 21; i++) aref2[i] = z->data[i] > 0 ? z->data[i] : 0.1 * z->data[i];
+  assert_close_d("leaky_relu", lk, aref2, 1e-6);
+  fr_graph_free(g);
+}
+
+static void test_quant(void) {
+  FrGraph *g = fr_graph_new(0);
+  FrTensor *w = randn(g, 2, FR_SHAPE(3, 8));
+  for (int bits = 4; bits <= 8; bits += 2) {
+    FrTensor *q = fr_fake_quant_weight(g, w, bits);
+    double qmax = (1 << (bits - 1)) - 1;
+    double ref[24];
+    for (int r = 0; r < 3; r++) {
+      double mx = 0;
+      for (int i = 0; i < 8; i++) mx = fmax(mx, fabs(w->data[r * 8 + i]));
+      double sc = mx / qmax;
+      for (int i = 0; i < 8; i++) ref[r * 8 + i] = nearbyint(w->data[r * 8 + i] / sc) * sc;
+    }
+    assert_close_d("fake_quant_weight", q, ref, 1e-6);
+    /* at most 2^bits - 1 distinct levels per channel */
+    FrTensor *a = fr_fake_quant_act(g, w, bits, 1.5f);
+    double levels = (1 << bits) - 1;
+    for (int i = 0; i < 24; i++) {
+      double v = fmin(fmax(w->data[i], 0), 1.5);
+      ref[i] = nearbyint(v / (1.5 / levels)) * (1.5 / levels);
+    }
+    assert_close_d("fake_quant_act", a, ref, 1e-6);
+  }
+  fr_graph_free(g);
+}
+
+static void test_embedding_attention(void) {
+  FrGraph *g = fr_graph_new(0);
+  FrTensor *table = randn(g, 2, FR_SHAPE(6, 3));
+  const int32_t ids[4] = { 5, 0, 5, 2 };
+  FrTensor *e = fr_embedding(g, table, ids, 4);
+  double eref[12];
+  for (int r = 0; r < 4; r++) for (int d = 0; d < 3; d++) eref[r * 3 + d] = table->data[ids[r] * 3 + d];
+  assert_close_d("embedding", e, eref, 0);
+  FrTensor *q = randn(g, 4, FR_SHAPE(1, 2, 3, 4)), *k = randn(g, 4, FR_SHAPE(1, 2, 5, 4)), *v = randn(g, 4, FR_SHAPE(1, 2, 5, 4));
+  FrTensor *y = fr_attention(g, q, k, v, false);
+  double ref[24];
+  for (int h = 0; h < 2; h++)
+    for (int i = 0; i < 3; i++) {
+      double s[5], mx = -INFINITY, sum = 0;
+      for (int j = 0; j < 5; j++) {
+        s[j] = 0;
+        for (int d = 0; d < 4; d++) s[j] += (double)q->data[(h * 3 + i) * 4 + d] * k->data[(h * 5 + j) * 4 + d];
+        s[j] /= 2.0;
+        mx = fmax(mx, s[j]);
+      }
+      for (int j = 0; j < 5; j++) sum += (s[j] = exp(s[j] - mx));
+      for (int d = 0; d < 4; d++) {
+        double acc = 0;
+        for (int j = 0; j < 5; j++) acc += s[j] / sum * v->data[(h * 5 + j) * 4 + d];
+        ref[(h * 3 + i) * 4 + d] = acc;
+      }
+    }
+  assert_close_d("attention", y, ref, 1e-5);
+  fr_graph_free(g);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+  fr_rng_seed(&rng, 2024);
+  g_test_add_func("/ops/forward/conv2d", test_conv2d);
+  g_test_add_func("/ops/forward/conv_transpose2d", test_conv_transpose2d);
+  g_test_add_func("/ops/forward/dense", test_dense);
+  g_test_add_func("/ops/forward/norms", test_norms);
+  g_test_add_func("/ops/forward/pool_softmax_activations", test_pool_softmax_act);
+  g_test_add_func("/ops/forward/fake_quant", test_quant);
+  g_test_add_func("/ops/forward/embedding_attention", test_embedding_attention);
+  return g_test_run();
+}
