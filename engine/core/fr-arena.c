@@ -1,10 +1,19 @@
 #include "fr-arena.h"
 
 #include <glib.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FR_ARENA_ALIGN 64
+
+/* glibc raises its mmap threshold after the first large free, so later arena chunks and data sets
+ * would come from heaps that are never given back (and every job thread gets its own heap). A fixed
+ * threshold keeps large blocks in mmap, so a finished job returns its memory to the system. */
+__attribute__((constructor)) static void fr_malloc_tuning(void) {
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  mallopt(M_ARENA_MAX, 4);
+}
 
 typedef struct Chunk {
   struct Chunk *next;

@@ -8,6 +8,33 @@
 
 #define GRAIN 32768
 
+typedef struct {
+  bool ta, tb, split_n;
+  int64_t M, N, K, lda, ldb, ldc;
+  float alpha, beta;
+  const float *A, *B;
+  float *C;
+} GemmCtx;
+
+static void gemm_block(const GemmCtx *c, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  const float *A = c->A + (c->ta ? m0 : m0 * c->lda);
+  const float *B = c->B + (c->tb ? n0 * c->ldb : n0);
+  cblas_sgemm(CblasRowMajor, c->ta ? CblasTrans : CblasNoTrans, c->tb ? CblasTrans : CblasNoTrans,
+              (blasint)(m1 - m0), (blasint)(n1 - n0), (blasint)c->K, c->alpha, A, (blasint)c->lda, B,
+              (blasint)c->ldb, c->beta, c->C + m0 * c->ldc + n0, (blasint)c->ldc);
+}
+
+static void gemm_range(void *p, int64_t b, int64_t e) {
+  const GemmCtx *c = p;
+  /* chunks are in units of 16 columns (or rows) so the kernels see aligned panels */
+  int64_t lo = b * 16, hi = e * 16;
+  if (c->split_n) gemm_block(c, 0, c->M, lo, MIN(hi, c->N));
+  else gemm_block(c, lo, MIN(hi, c->M), 0, c->N);
+}
+
+/* OpenBLAS runs single-threaded (the pool owns the cores, see fr-pool.c); big products are split
+ * into column (or row) panels across the pool instead, which avoids OpenBLAS's spinning threads
+ * competing with ours. */
 void fr_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
              const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
   if (M == 0 || N == 0) return;
@@ -16,8 +43,18 @@ void fr_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, con
       for (int64_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
     return;
   }
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)M,
-              (blasint)N, (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C, (blasint)ldc);
+  fr_pool_get_threads();   /* sets OpenBLAS to one thread before its first use */
+  GemmCtx c = { ta, tb, N >= M, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C };
+  double work = (double)M * (double)N * (double)K;
+  int64_t units = ((c.split_n ? N : M) + 15) / 16;
+  if (work < 2e5 || units < 2) {
+    gemm_block(&c, 0, M, 0, N);
+    return;
+  }
+  /* at least ~100k MACs per task keeps the dispatch overhead small */
+  int64_t per_unit = (int64_t)(work / (double)units);
+  int64_t grain = per_unit > 0 ? MAX(1, (int64_t)(1e5 / (double)per_unit)) : 1;
+  fr_parallel_for(units, grain, gemm_range, &c);
 }
 
 static double numel_bytes(const FrTensor *t) { return 4.0 * (double)fr_tensor_numel(t); }
