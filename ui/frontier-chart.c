@@ -657,6 +657,10 @@ frontier_chart_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
     }
   }
 
+  gboolean any_points = FALSE;
+  for (guint i = 0; i < self->series->len && !any_points; i++)
+    any_points = ((Series *)g_ptr_array_index(self->series, i))->points->len > 0;
+
   /* Plot rectangle, vertically first (it does not depend on the y tick labels' width). */
   double top = PAD + (header_h > 0 ? header_h + 12 : sh / 2);
   double bottom = PAD + sh + 6 + (self->x_label && *self->x_label ? sh + 6 : 0);
@@ -732,6 +736,8 @@ frontier_chart_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
     cairo_move_to(cr, left, Y);
     cairo_line_to(cr, left + pw, Y);
     cairo_stroke(cr);
+    if (!any_points)
+      continue;
     format_tick(buf, sizeof buf, v, ystep);
     double w, h;
     pango_layout_set_text(small, buf, -1);
@@ -767,6 +773,8 @@ frontier_chart_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
     cairo_move_to(cr, X, top + ph);
     cairo_line_to(cr, X, top + ph + 4);
     cairo_stroke(cr);
+    if (!any_points)
+      continue;
     format_tick(buf, sizeof buf, v, xstep);
     double w, h;
     pango_layout_set_text(small, buf, -1);
@@ -812,7 +820,6 @@ frontier_chart_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
   }
 
   /* Series, clipped to the plot. */
-  gboolean any_points = FALSE;
   cairo_save(cr);
   cairo_rectangle(cr, left - 4, top - 4, pw + 8, ph + 8);
   cairo_clip(cr);
@@ -823,7 +830,6 @@ frontier_chart_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
     Series *s = g_ptr_array_index(self->series, i);
     if (s->points->len == 0)
       continue;
-    any_points = TRUE;
     GdkRGBA c = series_color(s, dark);
     if (s->style == FRONTIER_CHART_SCATTER) {
       set_source(cr, &c, 0.85);

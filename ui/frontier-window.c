@@ -62,6 +62,13 @@ visible_child_changed_cb(FrontierWindow *self)
 }
 
 static void
+sidebar_row_selected_cb(FrontierWindow *self, GtkListBoxRow *row)
+{
+  if (row != NULL)
+    frontier_window_show_page(self, gtk_widget_get_name(GTK_WIDGET(row)));
+}
+
+static void
 sidebar_row_activated_cb(FrontierWindow *self, GtkListBoxRow *row)
 {
   frontier_window_show_page(self, gtk_widget_get_name(GTK_WIDGET(row)));
@@ -156,6 +163,7 @@ frontier_window_class_init(FrontierWindowClass *klass)
   gtk_widget_class_bind_template_child(widget_class, FrontierWindow, stack);
   gtk_widget_class_bind_template_child(widget_class, FrontierWindow, page_title);
   gtk_widget_class_bind_template_callback(widget_class, visible_child_changed_cb);
+  gtk_widget_class_bind_template_callback(widget_class, sidebar_row_selected_cb);
   gtk_widget_class_bind_template_callback(widget_class, sidebar_row_activated_cb);
 
   gtk_widget_class_install_action(widget_class, "window.go-back", NULL, go_back_action);

@@ -25,6 +25,7 @@ typedef struct {
   int train_limit;       /* 0: all 60k training images; else the first N */
   const char *data_dir;  /* NULL: FR_FMNIST_DIR */
   const char *output;    /* safetensors path to write at the end (and at each epoch); may be NULL */
+  struct FrProfile *profile; /* when set, every training op is recorded into it (not owned, not copied) */
 } FrClassifierTrainConfig;
 
 void fr_classifier_train_config_init(FrClassifierTrainConfig *cfg);
@@ -32,7 +33,8 @@ void fr_classifier_train_config_init(FrClassifierTrainConfig *cfg);
 /* Job payloads emitted by the training job (GVariant types):
  *   "train.step"  (uudd)   step, total_steps, loss (running mean over the last 50 steps), lr
  *   "train.epoch" (udddd)  epoch (1-based), train_loss, train_acc, test_loss, test_acc
- *   "train.result"(dddu)   final test accuracy, seconds, images/s, parameters
+ *   "train.result"(dddu)   final test accuracy, seconds in training steps (evaluation excluded),
+ *                          training images/s, parameters
  * The data pointer given to fr_job_start is a FrClassifierTrainConfig copied with
  * fr_classifier_train_config_copy (free with fr_classifier_train_config_free). */
 gboolean fr_classifier_train_job(FrJob *job, gpointer cfg, GError **error);

@@ -32,6 +32,37 @@ static void gemm_range(void *p, int64_t b, int64_t e) {
   else gemm_block(c, lo, MIN(hi, c->M), 0, c->N);
 }
 
+typedef struct { const GemmCtx *g; float *partial; int64_t kchunk; } SplitK;
+
+static void gemm_k_range(void *p, int64_t b, int64_t e) {
+  SplitK *s = p;
+  const GemmCtx *c = s->g;
+  for (int64_t t = b; t < e; t++) {
+    int64_t k0 = t * s->kchunk, k1 = MIN(c->K, k0 + s->kchunk);
+    const float *A = c->A + (c->ta ? k0 * c->lda : k0);
+    const float *B = c->B + (c->tb ? k0 : k0 * c->ldb);
+    cblas_sgemm(CblasRowMajor, c->ta ? CblasTrans : CblasNoTrans, c->tb ? CblasTrans : CblasNoTrans,
+                (blasint)c->M, (blasint)c->N, (blasint)(k1 - k0), c->alpha, A, (blasint)c->lda, B, (blasint)c->ldb,
+                0.0f, s->partial + t * c->M * c->N, (blasint)c->N);
+  }
+}
+
+/* Small outputs with a long inner dimension (a convolution's weight gradient: the batch is summed
+ * out) split the sum across the pool, each thread into its own partial, then add the partials. */
+static void gemm_split_k(const GemmCtx *c, int threads) {
+  int64_t parts = threads;
+  SplitK s = { c, g_new(float, parts * c->M * c->N), (c->K + parts - 1) / parts };
+  fr_parallel_for(parts, 1, gemm_k_range, &s);
+  for (int64_t i = 0; i < c->M; i++)
+    for (int64_t j = 0; j < c->N; j++) {
+      float acc = 0;
+      for (int64_t t = 0; t < parts; t++) acc += s.partial[(t * c->M + i) * c->N + j];
+      float *dst = c->C + i * c->ldc + j;
+      *dst = (c->beta == 0.0f ? 0.0f : c->beta * *dst) + acc;
+    }
+  g_free(s.partial);
+}
+
 /* OpenBLAS runs single-threaded (the pool owns the cores, see fr-pool.c); big products are split
  * into column (or row) panels across the pool instead, which avoids OpenBLAS's spinning threads
  * competing with ours. */
@@ -47,6 +78,11 @@ void fr_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, con
   GemmCtx c = { ta, tb, N >= M, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C };
   double work = (double)M * (double)N * (double)K;
   int64_t units = ((c.split_n ? N : M) + 15) / 16;
+  int threads = fr_pool_get_threads();
+  if (units < 2 * threads && K >= 2048 * threads && work >= 2e5 && threads > 1) {
+    gemm_split_k(&c, threads);
+    return;
+  }
   if (work < 2e5 || units < 2) {
     gemm_block(&c, 0, M, 0, N);
     return;

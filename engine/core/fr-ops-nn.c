@@ -15,8 +15,33 @@ typedef struct {
   const float *x; float *y; const float *gy; float *gx;
 } PoolCtx;
 
+/* the common 2x2 stride-2 max pool without padding, branch-light */
+static void maxpool2_fwd(PoolCtx *c, int64_t i) {
+  const float *x = c->x + i * c->H * c->W;
+  float *y = c->y + i * c->Ho * c->Wo;
+  int32_t *am = c->argmax + i * c->Ho * c->Wo;
+  for (int64_t oh = 0; oh < c->Ho; oh++) {
+    const float *r0 = x + 2 * oh * c->W, *r1 = r0 + c->W;
+    for (int64_t ow = 0; ow < c->Wo; ow++) {
+      int64_t j = 2 * ow;
+      float a = r0[j], b = r0[j + 1], d = r1[j], e = r1[j + 1];
+      int32_t ia = (int32_t)(2 * oh * c->W + j), best = ia;
+      float m = a;
+      if (b > m) { m = b; best = ia + 1; }
+      if (d > m) { m = d; best = ia + (int32_t)c->W; }
+      if (e > m) { m = e; best = ia + (int32_t)c->W + 1; }
+      y[oh * c->Wo + ow] = m;
+      am[oh * c->Wo + ow] = best;
+    }
+  }
+}
+
 static void pool_fwd(void *p, int64_t i0, int64_t i1) {
   PoolCtx *c = p;
+  if (c->is_max && c->k == 2 && c->stride == 2 && c->pad == 0) {
+    for (int64_t i = i0; i < i1; i++) maxpool2_fwd(c, i);
+    return;
+  }
   for (int64_t i = i0; i < i1; i++) {
     const float *x = c->x + i * c->H * c->W;
     float *y = c->y + i * c->Ho * c->Wo;

@@ -46,10 +46,37 @@ static const char *norm_name(const char *base, FrAct a) {
 /* ------------------------------------------------------------------ batch norm */
 
 typedef struct {
-  const FrTensor *x; FrTensor *y; const float *gamma, *beta; const float *mean; NormCtx *c;
+  const FrTensor *x; FrTensor *y; const float *gamma, *beta; NormCtx *c;
   int64_t B, C, S;
   float *gx, *gg, *gb; const float *gy; bool stats;
+  float *mean, *var;         /* per channel: statistics used to normalise */
 } BnCtx;
+
+/* per-plane sums in float (vectorisable), accumulated across planes in double */
+static void bn_stats_channels(void *p, int64_t c0, int64_t c1) {
+  BnCtx *k = p;
+  for (int64_t c = c0; c < c1; c++) {
+    double s = 0;
+    for (int64_t i = 0; i < k->B; i++) {
+      const float *x = k->x->data + (i * k->C + c) * k->S;
+      float ps = 0;
+#pragma omp simd reduction(+:ps)
+      for (int64_t j = 0; j < k->S; j++) ps += x[j];
+      s += ps;
+    }
+    double m = s / (double)(k->B * k->S), s2 = 0;
+    float mf = (float)m;
+    for (int64_t i = 0; i < k->B; i++) {
+      const float *x = k->x->data + (i * k->C + c) * k->S;
+      float ps = 0;
+#pragma omp simd reduction(+:ps)
+      for (int64_t j = 0; j < k->S; j++) ps += (x[j] - mf) * (x[j] - mf);
+      s2 += ps;
+    }
+    k->mean[c] = mf;
+    k->var[c] = (float)(s2 / (double)(k->B * k->S));
+  }
+}
 
 static void bn_fwd_channels(void *p, int64_t c0, int64_t c1) {
   BnCtx *k = p;
@@ -60,41 +87,58 @@ static void bn_fwd_channels(void *p, int64_t c0, int64_t c1) {
       int64_t o = (i * k->C + c) * k->S;
       const float *x = k->x->data + o;
       float *xh = k->c->xhat + o, *y = k->y->data + o;
-      for (int64_t s = 0; s < k->S; s++) {
-        xh[s] = (x[s] - m) * is;
-        y[s] = act_apply(k->c->act, xh[s] * g + b);
+      for (int64_t s = 0; s < k->S; s++) xh[s] = (x[s] - m) * is;
+      switch (k->c->act) {
+      case FR_ACT_RELU:
+        for (int64_t s = 0; s < k->S; s++) { float v = xh[s] * g + b; y[s] = v > 0 ? v : 0; }
+        break;
+      case FR_ACT_NONE:
+        for (int64_t s = 0; s < k->S; s++) y[s] = xh[s] * g + b;
+        break;
+      default:
+        for (int64_t s = 0; s < k->S; s++) y[s] = act_apply(k->c->act, xh[s] * g + b);
       }
     }
+  }
+}
+
+/* dpre = gy * act'(y), written into the gx scratch of one plane */
+static void bn_dpre(FrAct act, const float *gy, const float *y, float *d, int64_t n) {
+  switch (act) {
+  case FR_ACT_RELU: for (int64_t s = 0; s < n; s++) d[s] = y[s] > 0 ? gy[s] : 0.0f; break;
+  case FR_ACT_NONE: for (int64_t s = 0; s < n; s++) d[s] = gy[s]; break;
+  default: for (int64_t s = 0; s < n; s++) d[s] = gy[s] * act_grad(act, y[s]);
   }
 }
 
 static void bn_bwd_channels(void *p, int64_t c0, int64_t c1) {
   BnCtx *k = p;
   double M = (double)(k->B * k->S);
+  float *d = g_alloca(sizeof(float) * (size_t)k->S);
   for (int64_t c = c0; c < c1; c++) {
     float g = k->gamma ? k->gamma[c] : 1.0f;
     double sd = 0, sdx = 0;
     for (int64_t i = 0; i < k->B; i++) {
       int64_t o = (i * k->C + c) * k->S;
-      for (int64_t s = 0; s < k->S; s++) {
-        float d = k->gy[o + s] * act_grad(k->c->act, k->y->data[o + s]);
-        sd += d;
-        sdx += d * k->c->xhat[o + s];
-      }
+      const float *xh = k->c->xhat + o;
+      bn_dpre(k->c->act, k->gy + o, k->y->data + o, d, k->S);
+      float a = 0, b = 0;
+#pragma omp simd reduction(+:a, b)
+      for (int64_t s = 0; s < k->S; s++) { a += d[s]; b += d[s] * xh[s]; }
+      sd += a;
+      sdx += b;
     }
     if (k->gg) k->gg[c] += (float)sdx;
     if (k->gb) k->gb[c] += (float)sd;
     if (!k->gx) continue;
     float is = k->c->invstd[c];
+    float mean_d = k->stats ? (float)(sd / M) : 0.0f, mean_dx = k->stats ? (float)(sdx / M) : 0.0f;
     for (int64_t i = 0; i < k->B; i++) {
       int64_t o = (i * k->C + c) * k->S;
-      for (int64_t s = 0; s < k->S; s++) {
-        float d = k->gy[o + s] * act_grad(k->c->act, k->y->data[o + s]);
-        if (k->stats)
-          k->gx[o + s] += g * is * (float)((d * M - sd - k->c->xhat[o + s] * sdx) / M);
-        else
-          k->gx[o + s] += g * is * d;
-      }
+      const float *xh = k->c->xhat + o;
+      float *gx = k->gx + o;
+      bn_dpre(k->c->act, k->gy + o, k->y->data + o, d, k->S);
+      for (int64_t s = 0; s < k->S; s++) gx[s] += g * is * (d[s] - mean_d - xh[s] * mean_dx);
     }
   }
 }
@@ -113,41 +157,30 @@ FrTensor *fr_batch_norm2d(FrGraph *g, FrTensor *x, FrTensor *gamma, FrTensor *be
   g_assert(x->ndim == 4);
   gint64 t0 = fr_graph_op_begin(g);
   int64_t B = x->shape[0], C = x->shape[1], S = x->shape[2] * x->shape[3], M = B * S;
+  g_assert(S <= (1 << 20));   /* one plane of scratch lives on the stack in the backward */
   FrTensor *y = fr_tensor_like(g, x);
   NormCtx *c = fr_graph_alloc(g, sizeof *c);
   c->xhat = fr_graph_alloc(g, sizeof(float) * (size_t)fr_tensor_numel(x));
   c->invstd = fr_graph_alloc(g, sizeof(float) * (size_t)C);
   c->act = act;
   c->batch_stats = g->training || !running_mean;
-  float *mean = fr_graph_alloc(g, sizeof(float) * (size_t)C);
-  for (int64_t ch = 0; ch < C; ch++) {
-    double m, var;
-    if (c->batch_stats) {
-      double s = 0, s2 = 0;
-      for (int64_t i = 0; i < B; i++) {
-        const float *p = x->data + (i * C + ch) * S;
-        for (int64_t j = 0; j < S; j++) s += p[j];
-      }
-      m = s / (double)M;
-      for (int64_t i = 0; i < B; i++) {
-        const float *p = x->data + (i * C + ch) * S;
-        for (int64_t j = 0; j < S; j++) s2 += (p[j] - m) * (p[j] - m);
-      }
-      var = s2 / (double)M;
-      if (g->training && running_mean) {
-        running_mean[ch] = (float)((1 - momentum) * running_mean[ch] + momentum * m);
-        double unbiased = M > 1 ? s2 / (double)(M - 1) : var;
+  BnCtx k = { .x = x, .y = y, .gamma = gamma ? gamma->data : NULL, .beta = beta ? beta->data : NULL,
+              .c = c, .B = B, .C = C, .S = S };
+  k.mean = fr_graph_alloc(g, sizeof(float) * (size_t)C);
+  k.var = fr_graph_alloc(g, sizeof(float) * (size_t)C);
+  if (c->batch_stats) {
+    fr_parallel_for(C, 1, bn_stats_channels, &k);
+    if (g->training && running_mean)
+      for (int64_t ch = 0; ch < C; ch++) {
+        double unbiased = M > 1 ? k.var[ch] * (double)M / (double)(M - 1) : k.var[ch];
+        running_mean[ch] = (1 - momentum) * running_mean[ch] + momentum * k.mean[ch];
         running_var[ch] = (float)((1 - momentum) * running_var[ch] + momentum * unbiased);
       }
-    } else {
-      m = running_mean[ch];
-      var = running_var[ch];
-    }
-    mean[ch] = (float)m;
-    c->invstd[ch] = (float)(1.0 / sqrt(var + eps));
+  } else {
+    memcpy(k.mean, running_mean, sizeof(float) * (size_t)C);
+    memcpy(k.var, running_var, sizeof(float) * (size_t)C);
   }
-  BnCtx k = { .x = x, .y = y, .gamma = gamma ? gamma->data : NULL, .beta = beta ? beta->data : NULL,
-              .mean = mean, .c = c, .B = B, .C = C, .S = S };
+  for (int64_t ch = 0; ch < C; ch++) c->invstd[ch] = (float)(1.0 / sqrt((double)k.var[ch] + eps));
   fr_parallel_for(C, 1, bn_fwd_channels, &k);
   const char *name = norm_name("batch", act);
   fr_graph_op_end(g, t0, name, y, 0, 8.0 * (double)fr_tensor_numel(x), 4.0 * (double)fr_tensor_numel(y));

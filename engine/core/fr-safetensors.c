@@ -1249,16 +1249,18 @@ fr_safetensors_writer_to_bytes(FrSafetensorsWriter *w)
   size_t total = hdr->len;
   for (guint i = 0; i < order->len; i++)
     total += ((WTensor *)g_ptr_array_index(order, i))->nbytes;
-  GByteArray *out = g_byte_array_sized_new((guint)MIN(total, (size_t)G_MAXUINT));
-  g_byte_array_append(out, (const guint8 *)hdr->str, (guint)hdr->len);
+  guint8 *out = g_malloc(total); /* total >= 16: the prefix and "{}" padded */
+  memcpy(out, hdr->str, hdr->len);
+  size_t at = hdr->len;
   for (guint i = 0; i < order->len; i++) {
     WTensor *t = g_ptr_array_index(order, i);
     if (t->nbytes)
-      g_byte_array_append(out, t->data, (guint)t->nbytes);
+      memcpy(out + at, t->data, t->nbytes);
+    at += t->nbytes;
   }
   g_string_free(hdr, TRUE);
   g_ptr_array_free(order, TRUE);
-  return g_byte_array_free_to_bytes(out);
+  return g_bytes_new_take(out, total);
 }
 
 gboolean
