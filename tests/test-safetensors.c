@@ -104,7 +104,7 @@ check_roundtrip(const FrSafetensors *st, const RtTensor *rt, size_t n)
   g_assert_null(fr_safetensors_get(st, "nope"));
   g_assert_null(fr_safetensors_get_metadata(st, "nope"));
   g_assert_cmpstr(fr_safetensors_get_metadata(st, "format"), ==, "pt");
-  g_assert_cmpstr(fr_safetensors_get_metadata(st, "odd \"key\"\n"), ==, "tab\there \\ caf\xc3\xa9 \x01");
+  g_assert_cmpstr(fr_safetensors_get_metadata(st, "odd \"key\"\n"), ==, "tab\there \\ caf\xc3\xa9 \x01\b\f\r");
   g_assert_cmpstr(fr_safetensors_get_metadata(st, "empty"), ==, "");
 }
 
@@ -132,7 +132,7 @@ test_roundtrip(void)
     fr_safetensors_writer_add(w, rt[i].name, rt[i].dtype, rt[i].ndim, rt[i].shape, rt[i].nbytes ? rt[i].bytes : NULL);
   fr_safetensors_writer_set_metadata(w, "format", "np");
   fr_safetensors_writer_set_metadata(w, "format", "pt"); /* replaces */
-  fr_safetensors_writer_set_metadata(w, "odd \"key\"\n", "tab\there \\ caf\xc3\xa9 \x01");
+  fr_safetensors_writer_set_metadata(w, "odd \"key\"\n", "tab\there \\ caf\xc3\xa9 \x01\b\f\r");
   fr_safetensors_writer_set_metadata(w, "empty", "");
 
   GBytes *bytes = fr_safetensors_writer_to_bytes(w);
@@ -145,7 +145,7 @@ test_roundtrip(void)
   g_assert_nonnull(strstr((const char *)buf + 8, "\"steps\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,16]}"));
   g_assert_nonnull(strstr((const char *)buf + 8, "\"w.f64\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[16,24]}"));
   g_assert_nonnull(strstr((const char *)buf + 8, "\"quote\\\"back\\\\slash\\tcaf\xc3\xa9\":"));
-  g_assert_nonnull(strstr((const char *)buf + 8, "\"odd \\\"key\\\"\\n\":\"tab\\there \\\\ caf\xc3\xa9 \\u0001\""));
+  g_assert_nonnull(strstr((const char *)buf + 8, "\"odd \\\"key\\\"\\n\":\"tab\\there \\\\ caf\xc3\xa9 \\u0001\\b\\f\\r\""));
 
   GError *error = NULL;
   FrSafetensors *st = fr_safetensors_parse(buf, len, &error);
@@ -422,6 +422,11 @@ static const BadCase bad_cases[] = {
   {"lone-surrogate", "{\"\\ud800\":1}", 0, -1, -1, FMT, "lone high surrogate"},
   {"lone-low-surrogate", "{\"\\udc00x\":1}", 0, -1, -1, FMT, "lone low surrogate"},
   {"bad-escape", "{\"a\\q\":1}", 0, -1, -1, FMT, "invalid escape '\\q'"},
+  {"bad-surrogate-pair", "{\"\\ud800\\u0041\":1}", 0, -1, -1, FMT, "high surrogate \\ud800 not followed by a low surrogate"},
+  {"bad-u-escape", "{\"\\u12g4\":1}", 0, -1, -1, FMT, "invalid \\u escape"},
+  {"truncated-u-escape", "{\"\\u12", 0, -1, -1, FMT, "truncated \\u escape"},
+  {"truncated-after-backslash", "{\"a\\", 0, -1, -1, FMT, "unterminated string"},
+  {"binary-value", "{\"a\":\x01}", 0, -1, -1, FMT, "tensor 'a': expected an object {\"dtype\", \"shape\", \"data_offsets\"}, found byte 0x01"},
   {"control-char-in-name", "{\"a\nb\":1}", 0, -1, -1, FMT, "control character 0x0a inside a string"},
   {"missing-colon", "{\"a\" 5}", 0, -1, -1, FMT, "expected ':' after the tensor name, found '5'"},
 };
@@ -491,7 +496,7 @@ test_lenient(void)
     {"{\"__metadata__\":{}}", 0, 0},
     /* fields in any order, whitespace everywhere, escapes in names */
     {"{ \"b\" : { \"data_offsets\" : [ 8 , 16 ] , \"shape\" : [ 2 ] , \"dtype\" : \"F32\" } ,\n"
-     "  \"a\\u00e9\\/\\ud83d\\ude00\" : {\"shape\":[2],\"dtype\":\"F32\",\"data_offsets\":[0,8]}}      ", 16, 2},
+     "  \"a\\u00E9\\/\\ud83d\\ude00\" : {\"shape\":[2],\"dtype\":\"F32\",\"data_offsets\":[0,8]}}      ", 16, 2},
     /* zero-size tensors anywhere, including several at the same offset */
     {"{\"z1\":{\"dtype\":\"F64\",\"shape\":[0],\"data_offsets\":[0,0]},\"a\":{\"dtype\":\"U8\",\"shape\":[3],\"data_offsets\":[0,3]},"
      "\"z2\":{\"dtype\":\"I32\",\"shape\":[5,0],\"data_offsets\":[3,3]},\"z3\":{\"dtype\":\"BOOL\",\"shape\":[0,9223372036854775807],\"data_offsets\":[3,3]}}", 3, 4},
@@ -519,6 +524,32 @@ test_lenient(void)
   }
 }
 
+/* Names in messages are shortened, so a hostile 1 MB name cannot flood a log. */
+static void
+test_long_name_message(void)
+{
+  GString *json = g_string_new("{");
+  GString *name = g_string_new(NULL);
+  for (int i = 0; i < 100000; i++)
+    g_string_append(name, "\xc3\xa9");
+  for (int k = 0; k < 2; k++)
+    g_string_append_printf(json, "%s\"%s\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}", k ? "," : "",
+                           name->str);
+  g_string_append_c(json, '}');
+  BadCase c = {"long", json->str, 0, -1, -1, 0, NULL};
+  GByteArray *a = bad_file(&c);
+  GError *error = NULL;
+  g_assert_null(fr_safetensors_parse(a->data, a->len, &error));
+  g_assert_error(error, FR_SAFETENSORS_ERROR, FR_SAFETENSORS_ERROR_FORMAT);
+  g_assert_nonnull(strstr(error->message, "...': duplicate tensor name"));
+  g_assert_cmpuint(strlen(error->message), <, 400);
+  g_assert_true(g_utf8_validate(error->message, -1, NULL));
+  g_error_free(error);
+  g_byte_array_unref(a);
+  g_string_free(name, TRUE);
+  g_string_free(json, TRUE);
+}
+
 static void
 test_load_errors(void)
 {
@@ -532,6 +563,14 @@ test_load_errors(void)
   g_assert_null(fr_safetensors_load(tmp_dir, &error)); /* a directory */
   g_assert_error(error, FR_SAFETENSORS_ERROR, FR_SAFETENSORS_ERROR_IO);
   g_clear_error(&error);
+
+  /* not a regular file: read whole, then parsed as usual */
+  if (g_file_test("/dev/null", G_FILE_TEST_EXISTS)) {
+    g_assert_null(fr_safetensors_load("/dev/null", &error));
+    g_assert_error(error, FR_SAFETENSORS_ERROR, FR_SAFETENSORS_ERROR_FORMAT);
+    g_assert_cmpstr(error->message, ==, "/dev/null: file is 0 bytes, too short for the 8-byte header length");
+    g_clear_error(&error);
+  }
 
   /* an empty file and a truncated one are format errors */
   char *empty = tmp_path("empty.safetensors");
@@ -797,6 +836,7 @@ main(int argc, char **argv)
   g_test_add_func("/safetensors/read-f32", test_read_f32);
   g_test_add_func("/safetensors/read-f32-errors", test_read_f32_errors);
   g_test_add_func("/safetensors/lenient", test_lenient);
+  g_test_add_func("/safetensors/long-name-message", test_long_name_message);
   g_test_add_func("/safetensors/load-errors", test_load_errors);
   g_test_add_func("/safetensors/save-atomic", test_save_atomic);
   g_test_add_func("/safetensors/writer-misuse", test_writer_misuse);

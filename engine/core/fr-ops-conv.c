@@ -46,12 +46,13 @@ static void im2col_rows(void *p, int64_t r0, int64_t r1) {
         }
         const float *src = plane + ih * g->W;
         if (g->stride == 1 && g->mode == FR_PAD_ZEROS) {
-          /* fast path: a contiguous run with zero edges */
-          int64_t off = kj * g->dil - g->pad;
-          for (int64_t ow = 0; ow < g->Wo; ow++) {
-            int64_t iw = ow + off;
-            dst[ow] = (iw >= 0 && iw < g->W) ? src[iw] : 0.0f;
-          }
+          /* fast path: zero edges around one contiguous copy */
+          int64_t off = kj * g->dil - g->pad, Wo = g->Wo, W = g->W;
+          int64_t lo = off < 0 ? -off : 0, hi = W - off < Wo ? W - off : Wo;
+          if (hi < lo) hi = lo;
+          for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
+          memcpy(dst + lo, src + lo + off, sizeof(float) * (size_t)(hi - lo));
+          for (int64_t ow = hi; ow < Wo; ow++) dst[ow] = 0.0f;
         } else {
           for (int64_t ow = 0; ow < g->Wo; ow++) {
             int64_t iw = src_index(ow, kj, g, g->W);

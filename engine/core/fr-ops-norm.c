@@ -57,20 +57,21 @@ static void bn_stats_channels(void *p, int64_t c0, int64_t c1) {
   BnCtx *k = p;
   for (int64_t c = c0; c < c1; c++) {
     double s = 0;
+    const int64_t S = k->S;
     for (int64_t i = 0; i < k->B; i++) {
-      const float *x = k->x->data + (i * k->C + c) * k->S;
+      const float *x = k->x->data + (i * k->C + c) * S;
       float ps = 0;
 #pragma omp simd reduction(+:ps)
-      for (int64_t j = 0; j < k->S; j++) ps += x[j];
+      for (int64_t j = 0; j < S; j++) ps += x[j];
       s += ps;
     }
     double m = s / (double)(k->B * k->S), s2 = 0;
     float mf = (float)m;
     for (int64_t i = 0; i < k->B; i++) {
-      const float *x = k->x->data + (i * k->C + c) * k->S;
+      const float *x = k->x->data + (i * k->C + c) * S;
       float ps = 0;
 #pragma omp simd reduction(+:ps)
-      for (int64_t j = 0; j < k->S; j++) ps += (x[j] - mf) * (x[j] - mf);
+      for (int64_t j = 0; j < S; j++) ps += (x[j] - mf) * (x[j] - mf);
       s2 += ps;
     }
     k->mean[c] = mf;
@@ -83,30 +84,38 @@ static void bn_fwd_channels(void *p, int64_t c0, int64_t c1) {
   for (int64_t c = c0; c < c1; c++) {
     float g = k->gamma ? k->gamma[c] : 1.0f, b = k->beta ? k->beta[c] : 0.0f;
     float m = k->mean[c], is = k->c->invstd[c];
+    const int64_t S = k->S;
+    const FrAct act = k->c->act;
     for (int64_t i = 0; i < k->B; i++) {
-      int64_t o = (i * k->C + c) * k->S;
-      const float *x = k->x->data + o;
-      float *xh = k->c->xhat + o, *y = k->y->data + o;
-      for (int64_t s = 0; s < k->S; s++) xh[s] = (x[s] - m) * is;
-      switch (k->c->act) {
+      int64_t o = (i * k->C + c) * S;
+      const float *restrict x = k->x->data + o;
+      float *restrict xh = k->c->xhat + o, *restrict y = k->y->data + o;
+#pragma omp simd
+      for (int64_t s = 0; s < S; s++) xh[s] = (x[s] - m) * is;
+      switch (act) {
       case FR_ACT_RELU:
-        for (int64_t s = 0; s < k->S; s++) { float v = xh[s] * g + b; y[s] = v > 0 ? v : 0; }
+#pragma omp simd
+        for (int64_t s = 0; s < S; s++) { float v = xh[s] * g + b; y[s] = v > 0 ? v : 0; }
         break;
       case FR_ACT_NONE:
-        for (int64_t s = 0; s < k->S; s++) y[s] = xh[s] * g + b;
+#pragma omp simd
+        for (int64_t s = 0; s < S; s++) y[s] = xh[s] * g + b;
         break;
       default:
-        for (int64_t s = 0; s < k->S; s++) y[s] = act_apply(k->c->act, xh[s] * g + b);
+        for (int64_t s = 0; s < S; s++) y[s] = act_apply(act, xh[s] * g + b);
       }
     }
   }
 }
 
 /* dpre = gy * act'(y), written into the gx scratch of one plane */
-static void bn_dpre(FrAct act, const float *gy, const float *y, float *d, int64_t n) {
+static void bn_dpre(FrAct act, const float *restrict gy, const float *restrict y, float *restrict d, int64_t n) {
   switch (act) {
-  case FR_ACT_RELU: for (int64_t s = 0; s < n; s++) d[s] = y[s] > 0 ? gy[s] : 0.0f; break;
-  case FR_ACT_NONE: for (int64_t s = 0; s < n; s++) d[s] = gy[s]; break;
+  case FR_ACT_RELU:
+#pragma omp simd
+    for (int64_t s = 0; s < n; s++) d[s] = y[s] > 0 ? gy[s] : 0.0f;
+    break;
+  case FR_ACT_NONE: memcpy(d, gy, sizeof(float) * (size_t)n); break;
   default: for (int64_t s = 0; s < n; s++) d[s] = gy[s] * act_grad(act, y[s]);
   }
 }
@@ -120,11 +129,12 @@ static void bn_bwd_channels(void *p, int64_t c0, int64_t c1) {
     double sd = 0, sdx = 0;
     for (int64_t i = 0; i < k->B; i++) {
       int64_t o = (i * k->C + c) * k->S;
-      const float *xh = k->c->xhat + o;
-      bn_dpre(k->c->act, k->gy + o, k->y->data + o, d, k->S);
+      const float *restrict xh = k->c->xhat + o;
+      const int64_t S = k->S;
+      bn_dpre(k->c->act, k->gy + o, k->y->data + o, d, S);
       float a = 0, b = 0;
 #pragma omp simd reduction(+:a, b)
-      for (int64_t s = 0; s < k->S; s++) { a += d[s]; b += d[s] * xh[s]; }
+      for (int64_t s = 0; s < S; s++) { a += d[s]; b += d[s] * xh[s]; }
       sd += a;
       sdx += b;
     }
@@ -135,10 +145,13 @@ static void bn_bwd_channels(void *p, int64_t c0, int64_t c1) {
     float mean_d = k->stats ? (float)(sd / M) : 0.0f, mean_dx = k->stats ? (float)(sdx / M) : 0.0f;
     for (int64_t i = 0; i < k->B; i++) {
       int64_t o = (i * k->C + c) * k->S;
-      const float *xh = k->c->xhat + o;
-      float *gx = k->gx + o;
-      bn_dpre(k->c->act, k->gy + o, k->y->data + o, d, k->S);
-      for (int64_t s = 0; s < k->S; s++) gx[s] += g * is * (d[s] - mean_d - xh[s] * mean_dx);
+      const float *restrict xh = k->c->xhat + o;
+      float *restrict gx = k->gx + o;
+      const int64_t S = k->S;
+      bn_dpre(k->c->act, k->gy + o, k->y->data + o, d, S);
+      const float gis = g * is;
+#pragma omp simd
+      for (int64_t s = 0; s < S; s++) gx[s] += gis * (d[s] - mean_d - xh[s] * mean_dx);
     }
   }
 }
