@@ -79,7 +79,8 @@ void fr_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, con
   double work = (double)M * (double)N * (double)K;
   int64_t units = ((c.split_n ? N : M) + 15) / 16;
   int threads = fr_pool_get_threads();
-  if (units < 2 * threads && K >= 2048 * threads && work >= 2e5 && threads > 1) {
+  /* a long inner dimension and a small output: split the sum (weight gradients of convolutions) */
+  if (threads > 1 && K >= 2048 * threads && K >= 4 * MAX(M, N) && (double)M * (double)N <= 65536.0) {
     gemm_split_k(&c, threads);
     return;
   }
