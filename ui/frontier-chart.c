@@ -344,90 +344,248 @@ set_source(cairo_t *cr, const GdkRGBA *c, double alpha)
   cairo_set_source_rgba(cr, c->red, c->green, c->blue, c->alpha * alpha);
 }
 
+/* Dense data is rasterised straight into an image (cairo's tessellator is far too slow for tens of
+ * thousands of overlapping segments or markers); sparse data is drawn with antialiased paths. */
+#define CAIRO_MAX_SEGMENTS 600
+#define CAIRO_MAX_MARKERS  2000
+
+typedef struct {
+  cairo_surface_t *surface;
+  guint32         *px;
+  int              stride;  /* in pixels */
+  int              w, h;
+  int              scale;
+  double           ox, oy;  /* widget coordinates of the image's origin */
+  guint32          r, g, b; /* colour, 0..255 */
+  guint32          alpha;   /* 0..255 */
+} Raster;
+
+static gboolean
+raster_begin(Raster *r, const Xform *t, int scale, const GdkRGBA *color, double alpha)
+{
+  r->scale = MAX(1, scale);
+  r->ox = floor(t->px0) - 4;
+  r->oy = floor(t->py0) - 4;
+  r->w = (int)ceil(t->pw + 8) * r->scale;
+  r->h = (int)ceil(t->ph + 8) * r->scale;
+  if (r->w <= 0 || r->h <= 0)
+    return FALSE;
+  r->surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, r->w, r->h);
+  if (cairo_surface_status(r->surface) != CAIRO_STATUS_SUCCESS) {
+    cairo_surface_destroy(r->surface);
+    return FALSE;
+  }
+  cairo_surface_flush(r->surface);
+  r->px = (guint32 *)cairo_image_surface_get_data(r->surface);
+  r->stride = cairo_image_surface_get_stride(r->surface) / 4;
+  r->r = (guint32)CLAMP(color->red * 255 + 0.5, 0, 255);
+  r->g = (guint32)CLAMP(color->green * 255 + 0.5, 0, 255);
+  r->b = (guint32)CLAMP(color->blue * 255 + 0.5, 0, 255);
+  r->alpha = (guint32)CLAMP(color->alpha * alpha * 255 + 0.5, 0, 255);
+  return TRUE;
+}
+
+static inline guint32
+div255(guint32 v)
+{
+  return (v + 128 + ((v + 128) >> 8)) >> 8;
+}
+
+static inline void
+raster_blend(Raster *r, int x, int y, guint32 coverage /* 0..255 */)
+{
+  if ((unsigned)x >= (unsigned)r->w || (unsigned)y >= (unsigned)r->h)
+    return;
+  guint32 a = div255(r->alpha * coverage);
+  if (a == 0)
+    return;
+  guint32 *d = &r->px[(gsize)y * r->stride + x];
+  guint32 v = *d, ia = 255 - a;
+  if (a == 255) {
+    *d = 0xff000000u | (r->r << 16) | (r->g << 8) | r->b;
+    return;
+  }
+  guint32 da = v >> 24, dr = (v >> 16) & 0xff, dg = (v >> 8) & 0xff, db = v & 0xff;
+  da = a + div255(da * ia);
+  dr = div255(r->r * a + dr * ia);
+  dg = div255(r->g * a + dg * ia);
+  db = div255(r->b * a + db * ia);
+  *d = (da << 24) | (dr << 16) | (dg << 8) | db;
+}
+
+/* Fills image column x from y0 to y1 (image pixels, y0 <= y1), antialiasing the two ends. */
 static void
-draw_line_series(cairo_t *cr, Series *s, const Xform *t, gboolean markers)
+raster_vspan(Raster *r, int x, double y0, double y1)
+{
+  if ((unsigned)x >= (unsigned)r->w || y1 <= 0 || y0 >= r->h)
+    return;
+  y0 = MAX(y0, 0);
+  y1 = MIN(y1, r->h);
+  int i0 = (int)floor(y0), i1 = (int)floor(y1);
+  if (i0 == i1) {
+    raster_blend(r, x, i0, (guint32)((y1 - y0) * 255 + 0.5));
+    return;
+  }
+  raster_blend(r, x, i0, (guint32)((i0 + 1 - y0) * 255 + 0.5));
+  for (int y = i0 + 1; y < i1; y++)
+    raster_blend(r, x, y, 255);
+  if (i1 < r->h)
+    raster_blend(r, x, i1, (guint32)((y1 - i1) * 255 + 0.5));
+}
+
+/* A segment of width 2*hw (image pixels), as one vertical span per column it crosses. */
+static void
+raster_segment(Raster *r, double x0, double y0, double x1, double y1, double hw)
+{
+  if (x1 < x0) {
+    double tx = x0, ty = y0;
+    x0 = x1;
+    y0 = y1;
+    x1 = tx;
+    y1 = ty;
+  }
+  if (x1 < -hw - 1 || x0 > r->w + hw + 1)
+    return;
+  double slope = x1 > x0 ? (y1 - y0) / (x1 - x0) : 0;
+  int c0 = (int)floor(MAX(x0 - hw, -1)), c1 = (int)floor(MIN(x1 + hw, r->w + 1));
+  for (int c = c0; c <= c1; c++) {
+    double a = CLAMP(c, x0, x1), b = CLAMP(c + 1, x0, x1);
+    double ya, yb;
+    if (x1 > x0) {
+      ya = y0 + (a - x0) * slope;
+      yb = y0 + (b - x0) * slope;
+    } else {
+      ya = y0;
+      yb = y1;
+    }
+    raster_vspan(r, c, MIN(ya, yb) - hw, MAX(ya, yb) + hw);
+  }
+}
+
+static void
+raster_end(Raster *r, cairo_t *cr)
+{
+  cairo_surface_mark_dirty(r->surface);
+  cairo_surface_set_device_scale(r->surface, r->scale, r->scale);
+  cairo_save(cr);
+  cairo_set_source_surface(cr, r->surface, r->ox, r->oy);
+  cairo_paint(cr);
+  cairo_restore(cr);
+  cairo_surface_destroy(r->surface);
+  r->surface = NULL;
+}
+
+/* The visible part of a line series as a polyline in widget coordinates; dense runs are reduced
+ * per pixel column to their first, lowest, highest and last points (M4), which draws the same
+ * pixels as the full series. */
+static GArray *
+line_polyline(Series *s, const Xform *t, gsize *visible)
 {
   const Point *p = (const Point *)s->points->data;
   gsize lo, hi;
   visible_span(s, t, &lo, &hi);
+  *visible = hi > lo ? hi - lo : 0;
+  GArray *out = g_array_sized_new(FALSE, FALSE, sizeof(Point), MIN(*visible, (gsize)(8 * t->pw) + 16));
   if (hi <= lo)
-    return;
+    return out;
 
-  gsize count = hi - lo;
-  gboolean started = FALSE;
-
-  cairo_new_path(cr);
-  if (!s->sorted || count <= (gsize)(2 * t->pw)) {
+  if (!s->sorted || *visible <= (gsize)(2 * t->pw)) {
     for (gsize i = lo; i < hi; i++) {
       if (!isfinite(p[i].x) || !isfinite(p[i].y))
         continue;
-      double X = clampc(xf_x(t, p[i].x)), Y = clampc(xf_y(t, p[i].y));
-      if (!started) {
-        cairo_move_to(cr, X, Y);
-        started = TRUE;
-      } else {
-        cairo_line_to(cr, X, Y);
-      }
+      Point q = { clampc(xf_x(t, p[i].x)), clampc(xf_y(t, p[i].y)) };
+      g_array_append_val(out, q);
     }
-  } else {
-    /* M4 decimation: per pixel column, the first, min, max and last point in arrival order. */
-    gboolean have = FALSE;
-    double col = 0, fY = 0, lY = 0, fX = 0, lX = 0, minY = 0, maxY = 0;
-    gsize min_i = 0, max_i = 0;
-    for (gsize i = lo; i <= hi; i++) {
-      double X = 0, Y = 0, c = 0;
-      gboolean flush = (i == hi);
-      if (!flush) {
-        if (!isfinite(p[i].y))
-          continue;
-        X = clampc(xf_x(t, p[i].x));
-        Y = clampc(xf_y(t, p[i].y));
-        c = floor(X);
-        flush = have && c != col;
+    return out;
+  }
+
+  gboolean have = FALSE;
+  double col = 0;
+  Point first = { 0 }, last = { 0 }, pmin = { 0 }, pmax = { 0 };
+  gsize min_i = 0, max_i = 0;
+  for (gsize i = lo; i <= hi; i++) {
+    Point q = { 0 };
+    double c = 0;
+    gboolean flush = (i == hi);
+    if (!flush) {
+      if (!isfinite(p[i].y))
+        continue;
+      q.x = clampc(xf_x(t, p[i].x));
+      q.y = clampc(xf_y(t, p[i].y));
+      c = floor(q.x);
+      flush = have && c != col;
+    }
+    if (flush && have) {
+      g_array_append_val(out, first);
+      if (min_i < max_i) {
+        g_array_append_val(out, pmin);
+        g_array_append_val(out, pmax);
+      } else if (max_i < min_i) {
+        g_array_append_val(out, pmax);
+        g_array_append_val(out, pmin);
       }
-      if (flush && have) {
-        double cx = col + 0.5;
-        if (!started) {
-          cairo_move_to(cr, fX, fY);
-          started = TRUE;
-        } else {
-          cairo_line_to(cr, fX, fY);
-        }
-        if (min_i < max_i) {
-          cairo_line_to(cr, cx, minY);
-          cairo_line_to(cr, cx, maxY);
-        } else if (max_i < min_i) {
-          cairo_line_to(cr, cx, maxY);
-          cairo_line_to(cr, cx, minY);
-        }
-        cairo_line_to(cr, lX, lY);
-        have = FALSE;
+      g_array_append_val(out, last);
+      have = FALSE;
+    }
+    if (i == hi)
+      break;
+    if (!have) {
+      have = TRUE;
+      col = c;
+      first = last = pmin = pmax = q;
+      min_i = max_i = i;
+    } else {
+      last = q;
+      if (q.y < pmin.y) {
+        pmin = q;
+        min_i = i;
       }
-      if (i == hi)
-        break;
-      if (!have) {
-        have = TRUE;
-        col = c;
-        fX = lX = X;
-        fY = lY = minY = maxY = Y;
-        min_i = max_i = i;
-      } else {
-        lX = X;
-        lY = Y;
-        if (Y < minY) {
-          minY = Y;
-          min_i = i;
-        }
-        if (Y > maxY) {
-          maxY = Y;
-          max_i = i;
-        }
+      if (q.y > pmax.y) {
+        pmax = q;
+        max_i = i;
       }
     }
   }
-  cairo_stroke(cr);
+  return out;
+}
 
-  if (markers && count <= (gsize)(t->pw / 8)) {
+static void
+draw_line_series(cairo_t *cr, Series *s, const Xform *t, const GdkRGBA *color, int scale, gboolean markers)
+{
+  gsize visible;
+  GArray *line = line_polyline(s, t, &visible);
+  const Point *q = (const Point *)line->data;
+  guint n = line->len;
+
+  if (n <= CAIRO_MAX_SEGMENTS) {
+    cairo_new_path(cr);
+    for (guint i = 0; i < n; i++) {
+      if (i == 0)
+        cairo_move_to(cr, q[i].x, q[i].y);
+      else
+        cairo_line_to(cr, q[i].x, q[i].y);
+    }
+    set_source(cr, color, 1.0);
+    cairo_stroke(cr);
+  } else {
+    Raster r;
+    if (raster_begin(&r, t, scale, color, 1.0)) {
+      double k = r.scale;
+      for (guint i = 1; i < n; i++)
+        raster_segment(&r, (q[i - 1].x - r.ox) * k, (q[i - 1].y - r.oy) * k, (q[i].x - r.ox) * k,
+                       (q[i].y - r.oy) * k, 1.0 * k);
+      if (n == 1)
+        raster_segment(&r, (q[0].x - r.ox) * k, (q[0].y - r.oy) * k, (q[0].x - r.ox) * k, (q[0].y - r.oy) * k,
+                       1.0 * k);
+      raster_end(&r, cr);
+    }
+  }
+
+  if (markers && visible <= (gsize)(t->pw / 8)) {
+    const Point *p = (const Point *)s->points->data;
+    gsize lo, hi;
+    visible_span(s, t, &lo, &hi);
+    cairo_new_path(cr);
     for (gsize i = lo; i < hi; i++) {
       if (!isfinite(p[i].x) || !isfinite(p[i].y))
         continue;
@@ -437,46 +595,64 @@ draw_line_series(cairo_t *cr, Series *s, const Xform *t, gboolean markers)
       cairo_new_sub_path(cr);
       cairo_arc(cr, X, Y, 3.0, 0, 2 * G_PI);
     }
+    set_source(cr, color, 1.0);
     cairo_fill(cr);
   }
+  g_array_unref(line);
 }
 
 static void
-draw_scatter_series(cairo_t *cr, Series *s, const Xform *t)
+draw_scatter_series(cairo_t *cr, Series *s, const Xform *t, const GdkRGBA *color, int scale)
 {
   const Point *p = (const Point *)s->points->data;
   gsize lo, hi;
   visible_span(s, t, &lo, &hi);
-  gsize count = hi - lo;
-  if (count == 0)
+  if (hi <= lo)
     return;
 
-  gboolean dense = count > 4000;
-  int cw = (int)(t->pw / 2) + 2, ch = (int)(t->ph / 2) + 2;
-  guint8 *cells = dense ? g_malloc0(((gsize)cw * ch + 7) / 8) : NULL;
-
-  cairo_new_path(cr);
-  for (gsize i = lo; i < hi; i++) {
-    if (!isfinite(p[i].x) || !isfinite(p[i].y))
-      continue;
-    double X = xf_x(t, p[i].x), Y = xf_y(t, p[i].y);
-    if (X < t->px0 - 4 || X > t->px0 + t->pw + 4 || Y < t->py0 - 4 || Y > t->py0 + t->ph + 4)
-      continue;
-    if (dense) {
-      int cx = CLAMP((int)((X - t->px0) / 2), 0, cw - 1);
-      int cy = CLAMP((int)((Y - t->py0) / 2), 0, ch - 1);
-      gsize bit = (gsize)cy * cw + cx;
-      if (cells[bit >> 3] & (1u << (bit & 7)))
+  if (hi - lo <= CAIRO_MAX_MARKERS) {
+    cairo_new_path(cr);
+    for (gsize i = lo; i < hi; i++) {
+      if (!isfinite(p[i].x) || !isfinite(p[i].y))
         continue;
-      cells[bit >> 3] |= (guint8)(1u << (bit & 7));
-      cairo_rectangle(cr, X - 1.25, Y - 1.25, 2.5, 2.5);
-    } else {
+      double X = xf_x(t, p[i].x), Y = xf_y(t, p[i].y);
+      if (X < t->px0 - 4 || X > t->px0 + t->pw + 4 || Y < t->py0 - 4 || Y > t->py0 + t->ph + 4)
+        continue;
       cairo_new_sub_path(cr);
       cairo_arc(cr, X, Y, 3.5, 0, 2 * G_PI);
     }
+    set_source(cr, color, 0.85);
+    cairo_fill(cr);
+    return;
   }
-  cairo_fill(cr);
-  g_free(cells);
+
+  /* Dense clouds: small antialiased dots blended straight into an image. */
+  Raster r;
+  if (!raster_begin(&r, t, scale, color, 0.7))
+    return;
+  double rad = 1.7 * r.scale;
+  int R = (int)ceil(rad);
+  int side = 2 * R + 1;
+  guint8 *mask = g_alloca(side * side);
+  for (int dy = -R; dy <= R; dy++)
+    for (int dx = -R; dx <= R; dx++)
+      mask[(dy + R) * side + dx + R] = (guint8)(CLAMP(rad + 0.5 - sqrt(dx * dx + dy * dy), 0, 1) * 255);
+  double k = r.scale;
+  for (gsize i = lo; i < hi; i++) {
+    if (!isfinite(p[i].x) || !isfinite(p[i].y))
+      continue;
+    double X = (xf_x(t, p[i].x) - r.ox) * k, Y = (xf_y(t, p[i].y) - r.oy) * k;
+    if (X < -R || Y < -R || X > r.w + R || Y > r.h + R)
+      continue;
+    int cx = (int)floor(X), cy = (int)floor(Y);
+    for (int dy = -R; dy <= R; dy++)
+      for (int dx = -R; dx <= R; dx++) {
+        guint8 m = mask[(dy + R) * side + dx + R];
+        if (m)
+          raster_blend(&r, cx + dx, cy + dy, m);
+      }
+  }
+  raster_end(&r, cr);
 }
 
 static PangoLayout *
@@ -593,6 +769,7 @@ frontier_chart_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
   else
     gdk_rgba_parse(&ring, "#ffffff");
 
+  int scale = gtk_widget_get_scale_factor(widget);
   cairo_t *cr = gtk_snapshot_append_cairo(snapshot, &GRAPHENE_RECT_INIT(0, 0, width, height));
 
   /* Header: title on the left, legend on the right (or on its own row when it does not fit). */
@@ -831,13 +1008,10 @@ frontier_chart_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
     if (s->points->len == 0)
       continue;
     GdkRGBA c = series_color(s, dark);
-    if (s->style == FRONTIER_CHART_SCATTER) {
-      set_source(cr, &c, 0.85);
-      draw_scatter_series(cr, s, &t);
-    } else {
-      set_source(cr, &c, 1.0);
-      draw_line_series(cr, s, &t, s->style == FRONTIER_CHART_LINE_MARKERS);
-    }
+    if (s->style == FRONTIER_CHART_SCATTER)
+      draw_scatter_series(cr, s, &t, &c, scale);
+    else
+      draw_line_series(cr, s, &t, &c, scale, s->style == FRONTIER_CHART_LINE_MARKERS);
   }
 
   /* Highlighted point (e.g. a selected candidate). */

@@ -78,7 +78,7 @@ spin(guint ms)
 
 /* Snapshots the chart (its own drawing code) and rasterises the result with the cairo renderer. */
 static double
-frame_ms(GtkWidget *chart, GskRenderer *renderer, int reps)
+frame_ms(GtkWidget *chart, GskRenderer *renderer, int reps, const char *png)
 {
   int w = gtk_widget_get_width(chart), h = gtk_widget_get_height(chart);
   gint64 t0 = g_get_monotonic_time();
@@ -88,6 +88,12 @@ frame_ms(GtkWidget *chart, GskRenderer *renderer, int reps)
     GskRenderNode *node = gtk_snapshot_free_to_node(snapshot);
     g_assert_nonnull(node);
     GdkTexture *tex = gsk_renderer_render_texture(renderer, node, &GRAPHENE_RECT_INIT(0, 0, w, h));
+    /* FR_CHART_PNG_DIR=dir saves the frames, to look at them. */
+    const char *dir = g_getenv("FR_CHART_PNG_DIR");
+    if (dir != NULL && png != NULL && i == 0) {
+      g_autofree char *path = g_build_filename(dir, png, NULL);
+      gdk_texture_save_to_png(tex, path);
+    }
     g_object_unref(tex);
     gsk_render_node_unref(node);
   }
@@ -110,6 +116,7 @@ test_large(void)
   g_assert_true(gsk_renderer_realize(renderer, NULL, NULL));
 
   frontier_chart_set_title(FRONTIER_CHART(chart), "100k points");
+  double t_empty = frame_ms(chart, renderer, 5, "chart-empty.png");
   guint line = frontier_chart_add_series(FRONTIER_CHART(chart), "noisy line", FRONTIER_CHART_LINE, NULL);
   enum { N = 100000 };
   double *xs = g_new(double, N), *ys = g_new(double, N);
@@ -119,7 +126,7 @@ test_large(void)
     ys[i] = sin(i * 1e-3 * 20) + g_rand_double_range(rand, -0.3, 0.3);
   }
   frontier_chart_append_many(FRONTIER_CHART(chart), line, xs, ys, 1000);
-  double t_small = frame_ms(chart, renderer, 5);
+  double t_small = frame_ms(chart, renderer, 5, "chart-1k.png");
 
   frontier_chart_clear(FRONTIER_CHART(chart));
   for (int i = 0; i < N; i++) {
@@ -129,7 +136,7 @@ test_large(void)
   gint64 t0 = g_get_monotonic_time();
   frontier_chart_append_many(FRONTIER_CHART(chart), line, xs, ys, N);
   double t_append = (g_get_monotonic_time() - t0) / 1000.0;
-  double t_line = frame_ms(chart, renderer, 10);
+  double t_line = frame_ms(chart, renderer, 10, "chart-100k-line.png");
 
   guint cloud = frontier_chart_add_series(FRONTIER_CHART(chart), "scatter", FRONTIER_CHART_SCATTER, NULL);
   for (int i = 0; i < N; i++) {
@@ -137,10 +144,10 @@ test_large(void)
     ys[i] = g_rand_double_range(rand, -1.5, 1.5);
   }
   frontier_chart_append_many(FRONTIER_CHART(chart), cloud, xs, ys, N);
-  double t_both = frame_ms(chart, renderer, 10);
+  double t_both = frame_ms(chart, renderer, 10, "chart-100k-both.png");
 
-  g_test_message("append 100k: %.2f ms; frame: 1k-point line %.2f ms, 100k-point line %.2f ms, "
-                 "+100k scatter %.2f ms", t_append, t_small, t_line, t_both);
+  g_test_message("append 100k: %.2f ms; frame: empty %.2f ms, 1k-point line %.2f ms, 100k-point line %.2f ms, "
+                 "+100k scatter %.2f ms", t_append, t_empty, t_small, t_line, t_both);
   g_assert_cmpfloat(t_append, <, 50);
   /* Generous bounds for slow CI machines; a frame is ~1-10 ms on a desktop. */
   g_assert_cmpfloat(t_line, <, 60);

@@ -134,7 +134,7 @@ def toasts(app):
     """Labels of visible toasts (AdwToastWidget titles), for diagnostics."""
     out = []
     for n in app.findChildren(by(role="label"), recursive=True):
-        if n.name.startswith("Training "):
+        if n.name.startswith(("Training cancelled", "Training failed", "Training finished")):
             out.append(n.name)
     return out
 
