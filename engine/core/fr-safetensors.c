@@ -820,7 +820,7 @@ static FrSafetensors *
 parse_buffer(const char *label, const guint8 *buf, size_t len, GError **error)
 {
   FrSafetensors *st = st_new(label);
-  size_t hlen;
+  size_t hlen = 0;
   if (len < 8) {
     fail_st(st, error, NULL, "file is %zu bytes, too short for the 8-byte header length", len);
     goto bad;
