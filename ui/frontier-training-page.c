@@ -11,6 +11,7 @@
 
 #include "frontier-application.h"
 #include "frontier-chart.h"
+#include "frontier-columns.h"
 #include "frontier-training-page.h"
 
 #define MAX_EVENTS_PER_FRAME 512
@@ -162,7 +163,7 @@ handle_step(FrontierTrainingPage *self, FrEvent *ev, double *xs, double *ys, gsi
     self->steps_per_s = self->steps_per_s > 0 ? 0.5 * self->steps_per_s + 0.5 * rate : rate;
     self->rate_anchor_us = ev->time_us;
     self->rate_anchor_step = step;
-    g_autofree char *text = g_strdup_printf("%.1f steps/s · %.0f images/s", self->steps_per_s,
+    g_autofree char *text = g_strdup_printf("%.1f steps/s · %'.0f images/s", self->steps_per_s,
                                             self->steps_per_s * self->batch_size);
     gtk_label_set_text(self->speed_label, text);
   }
@@ -192,10 +193,12 @@ handle_result(FrontierTrainingPage *self, FrEvent *ev)
   self->final_accuracy = acc <= 1.0 ? acc * 100 : acc;
   g_autofree char *acc_text = g_strdup_printf("%.2f %%", self->final_accuracy);
   gtk_label_set_text(self->accuracy_label, acc_text);
-  g_autofree char *dur = format_duration(seconds);
+  g_autofree char *model = g_strdup_printf("A model of %'u parameters", params);
+  gtk_widget_set_tooltip_text(GTK_WIDGET(self->accuracy_label), model);
+  g_autofree char *dur = seconds < 60 ? g_strdup_printf("%.1f s", seconds) : format_duration(seconds);
   g_autofree char *elapsed = g_strdup_printf("%s in total", dur);
   gtk_label_set_text(self->elapsed_label, elapsed);
-  g_autofree char *speed = g_strdup_printf("%.0f images/s · %u parameters", images_per_s, params);
+  g_autofree char *speed = g_strdup_printf("%'.0f images/s on average", images_per_s);
   gtk_label_set_text(self->speed_label, speed);
 }
 
@@ -366,6 +369,7 @@ start_action(GtkWidget *widget, const char *action, GVariant *param)
   gtk_label_set_text(self->speed_label, "—");
   gtk_label_set_text(self->elapsed_label, "0:00");
   gtk_label_set_text(self->accuracy_label, "—");
+  gtk_widget_set_tooltip_text(GTK_WIDGET(self->accuracy_label), NULL);
 
   self->batch_size = cfg.batch_size;
   self->epochs = cfg.epochs;
@@ -525,6 +529,7 @@ frontier_training_page_class_init(FrontierTrainingPageClass *klass)
   object_class->finalize = frontier_training_page_finalize;
 
   g_type_ensure(FRONTIER_TYPE_CHART);
+  g_type_ensure(FRONTIER_TYPE_COLUMNS);
 
   gtk_widget_class_set_template_from_resource(widget_class,
                                               "/org/frontier/Frontier/frontier-training-page.ui");

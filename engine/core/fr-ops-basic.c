@@ -392,7 +392,7 @@ static void act_bwd_range(void *p, int64_t b, int64_t e) {
   const float *x = c->x, *y = c->y, *gy = c->gy;
   float *gx = c->gx;
   switch (c->k) {
-  case A_RELU: for (int64_t i = b; i < e; i++) gx[i] += x[i] > 0 ? gy[i] : 0; break;
+  case A_RELU: for (int64_t i = b; i < e; i++) { float g = gy[i]; gx[i] += x[i] > 0 ? g : 0; } break;
   case A_RELU6: for (int64_t i = b; i < e; i++) gx[i] += (x[i] > 0 && x[i] < 6) ? gy[i] : 0; break;
   case A_LEAKY: for (int64_t i = b; i < e; i++) gx[i] += x[i] > 0 ? gy[i] : c->slope * gy[i]; break;
   case A_TANH: for (int64_t i = b; i < e; i++) gx[i] += gy[i] * (1 - y[i] * y[i]); break;

@@ -84,8 +84,16 @@ static void col2im_channels(void *p, int64_t c0, int64_t c1) {
           for (int64_t oh = 0; oh < g->Ho; oh++) {
             int64_t ih = src_index(oh, ki, g, g->H);
             if (ih < 0) continue;
-            const float *src = row + (b * g->Ho + oh) * g->Wo;
-            float *dst = plane + ih * g->W;
+            const float *restrict src = row + (b * g->Ho + oh) * g->Wo;
+            float *restrict dst = plane + ih * g->W;
+            if (g->stride == 1 && g->mode == FR_PAD_ZEROS) {
+              /* the adjoint of im2col's fast path: one contiguous run */
+              int64_t off = kj * g->dil - g->pad, Wo = g->Wo, W = g->W;
+              int64_t lo = off < 0 ? -off : 0, hi = W - off < Wo ? W - off : Wo;
+#pragma omp simd
+              for (int64_t ow = lo; ow < hi; ow++) dst[ow + off] += src[ow];
+              continue;
+            }
             for (int64_t ow = 0; ow < g->Wo; ow++) {
               int64_t iw = src_index(ow, kj, g, g->W);
               if (iw >= 0) dst[iw] += src[ow];

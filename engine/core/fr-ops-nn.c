@@ -22,16 +22,21 @@ static void maxpool2_fwd(PoolCtx *c, int64_t i) {
   int32_t *am = c->argmax + i * c->Ho * c->Wo;
   for (int64_t oh = 0; oh < c->Ho; oh++) {
     const float *r0 = x + 2 * oh * c->W, *r1 = r0 + c->W;
-    for (int64_t ow = 0; ow < c->Wo; ow++) {
+    const int32_t base = (int32_t)(2 * oh * c->W), W = (int32_t)c->W;
+    const int64_t Wo = c->Wo;
+    float *restrict yo = y + oh * Wo;
+    int32_t *restrict ao = am + oh * Wo;
+    /* selects only, so the loop vectorises */
+    for (int64_t ow = 0; ow < Wo; ow++) {
       int64_t j = 2 * ow;
       float a = r0[j], b = r0[j + 1], d = r1[j], e = r1[j + 1];
-      int32_t ia = (int32_t)(2 * oh * c->W + j), best = ia;
+      int32_t ia = base + (int32_t)j, best = ia;
       float m = a;
-      if (b > m) { m = b; best = ia + 1; }
-      if (d > m) { m = d; best = ia + (int32_t)c->W; }
-      if (e > m) { m = e; best = ia + (int32_t)c->W + 1; }
-      y[oh * c->Wo + ow] = m;
-      am[oh * c->Wo + ow] = best;
+      best = b > m ? ia + 1 : best; m = b > m ? b : m;
+      best = d > m ? ia + W : best; m = d > m ? d : m;
+      best = e > m ? ia + W + 1 : best; m = e > m ? e : m;
+      yo[ow] = m;
+      ao[ow] = best;
     }
   }
 }
