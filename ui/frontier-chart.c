@@ -998,7 +998,9 @@ frontier_chart_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
 
   /* Series, clipped to the plot. */
   cairo_save(cr);
-  cairo_rectangle(cr, left - 4, top - 4, pw + 8, ph + 8);
+  /* Following the data, leave room for markers on the edges; zoomed in, cut at the axes. */
+  double slack = self->user_view ? 0 : 4;
+  cairo_rectangle(cr, left - slack, top - slack, pw + 2 * slack, ph + 2 * slack);
   cairo_clip(cr);
   cairo_set_line_width(cr, 2.0);
   cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
@@ -1255,10 +1257,13 @@ scroll_cb(GtkEventControllerScroll *scroll, double dx, double dy, FrontierChart 
 {
   if (!self->have_plot || dy == 0)
     return FALSE;
+  /* Only the plot itself zooms: scrolling over the title, legend or axes scrolls the page. */
+  if (!self->pointer_inside || self->pointer_x < self->px0 || self->pointer_x > self->px0 + self->pw ||
+      self->pointer_y < self->py0 || self->pointer_y > self->py0 + self->ph)
+    return FALSE;
   GdkModifierType mods = gtk_event_controller_get_current_event_state(GTK_EVENT_CONTROLLER(scroll));
   double f = pow(1.2, CLAMP(dy, -5, 5));
-  double cx = self->pointer_inside ? self->pointer_x : self->px0 + self->pw / 2;
-  double cy = self->pointer_inside ? self->pointer_y : self->py0 + self->ph / 2;
+  double cx = self->pointer_x, cy = self->pointer_y;
   double fx = (mods & GDK_ALT_MASK) ? 1.0 : f;
   double fy = (mods & GDK_SHIFT_MASK) ? 1.0 : f;
   zoom_at(self, cx, cy, fx, fy);
