@@ -85,12 +85,13 @@ static void
 quit_action(GSimpleAction *action, GVariant *param, gpointer user_data)
 {
   GtkApplication *app = GTK_APPLICATION(user_data);
-  /* Close windows first so they save their state and cancel running jobs. */
+  /* Close the windows rather than stopping the main loop: they save their state and cancel their
+   * jobs, and the application then exits once the last job has stopped (see the training page). */
   GList *windows = g_list_copy(gtk_application_get_windows(app));
-  for (GList *l = windows; l; l = l->next)
-    gtk_window_destroy(GTK_WINDOW(l->data));
+  for (GList *l = windows; l; l = l->next) {
+    gtk_window_close(GTK_WINDOW(l->data));
+  }
   g_list_free(windows);
-  g_application_quit(G_APPLICATION(app));
 }
 
 static void

@@ -183,9 +183,6 @@ static void
 frontier_window_init(FrontierWindow *self)
 {
   gtk_widget_init_template(GTK_WIDGET(self));
-#ifdef DEVELOPMENT_BUILD
-  gtk_widget_add_css_class(GTK_WIDGET(self), "devel");
-#endif
 }
 
 FrontierWindow *

@@ -99,10 +99,6 @@ void fr_graph_backward(FrGraph *g, FrTensor *loss) {
     if (!n->out->grad) continue;   /* nothing flowed back into this op */
     gint64 t0 = fr_graph_op_begin(g);
     n->backward(g, n);
-    if (G_UNLIKELY(g->profile != NULL)) {
-      char name[64];
-      g_snprintf(name, sizeof name, "%s", n->op);
-      emit_record(g, t0, n->op, "backward", n->out, n->bwd_macs, 0, 0);
-    }
+    if (G_UNLIKELY(g->profile != NULL)) emit_record(g, t0, n->op, "backward", n->out, n->bwd_macs, 0, 0);
   }
 }
