@@ -1,0 +1,883 @@
+/* fr-spgemm.c: multi-threaded Gustavson SpGEMM, C = A·B, in one pass over the data.
+ *
+ * Outline (docs/PERFORMANCE.md, "Sparse matrix multiply", has the measurements behind each choice):
+ *
+ * 1. Row analysis (parallel): for each row i of C, f(i) = the multiplies it needs and a bound on its
+ *    nonzeros, ub(i) = min(f(i), hi - lo + 1) where [lo, hi] is the span of the B rows it touches.
+ * 2. Partition (serial, O(nrows)): consecutive rows are cut into parts of about equal work (multiplies
+ *    plus a per-row cost), at least PARTS_PER_SLOT per thread for balance, and no part may need more
+ *    than TEMP_CAP output entries by its bound, so that its output fits a cache-resident buffer.
+ * 3. Numeric (parallel, dynamic): each thread takes the next part, computes its rows into its own
+ *    small buffer, then learns where the part goes in C from the part before it (a chained scan: the
+ *    parts are taken in order, so that one is done or nearly), publishes its own end for the next, and
+ *    copies the buffer out. So there is no symbolic pass: C's arrays are reserved at the bound (virtual
+ *    memory, never touched beyond what is written; transparent huge pages asked for) and shrunk at the
+ *    end. When even the bound would exceed the memory limit, an exact counting pass runs first.
+ *
+ * Each row picks its accumulator:
+ *   - one entry in A's row: a scaled copy of B's row (already sorted);
+ *   - dense (SPA): acc[j] += a*b and flag[j] = 1 with no branch; the sorted output comes from
+ *     scanning the flags over [lo, hi] 64 at a time (AVX-512BW / AVX2 when the CPU has them), which
+ *     clears them too. Chosen when the span is small against the multiplies (dense-ish rows);
+ *   - sparse list: the same arrays, plus an unsorted list of new columns (branch-free append), then an
+ *     insertion sort (short rows) or an LSD radix sort on the span's bits;
+ *   - hash: open addressing sized to the row's bound, when there are too many columns for dense
+ *     arrays per thread.
+ * Every path sums in the same order (A's row, then B's row, from 0.0), so results are identical. */
+#include "fr-spgemm.h"
+
+#include "fr-pool.h"
+
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define FR_HAVE_X86_SCAN 1
+#endif
+
+#define ROW_BLOCK 2048              /* rows per work item of the analysis pass */
+#define TEMP_CAP ((int64_t)1 << 14) /* output entries a part may need by its bound (192 KiB buffer) */
+#define PARTS_PER_SLOT 16           /* at least this many parts per thread when there is enough work */
+#define MIN_PART_COST 8192          /* ... but parts of at least this much work */
+#define ROW_COST 16                 /* per-row overhead in multiply units, for balancing */
+#define DENSE_RATIO 32              /* dense accumulator when the span <= DENSE_RATIO * multiplies */
+#define DENSE_MAX_COLS ((int64_t)1 << 22) /* beyond this many columns: hash accumulators only */
+#define SMALL_SORT 32               /* insertion sort up to this many entries */
+#define PAD 64                      /* slack entries after every buffer (branch-free appends) */
+#define SERIAL_WORK 65536           /* below this many multiplies + rows, one thread */
+
+static int64_t memory_limit = 0;
+
+void
+fr_spgemm_set_memory_limit(int64_t bytes)
+{
+  __atomic_store_n(&memory_limit, MAX(bytes, 0), __ATOMIC_RELAXED);
+}
+
+int64_t
+fr_spgemm_get_memory_limit(void)
+{
+  int64_t v = __atomic_load_n(&memory_limit, __ATOMIC_RELAXED);
+  if (v > 0)
+    return v;
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0)
+    return (int64_t)8 << 30;
+  return (int64_t)pages * (int64_t)page / 2;
+}
+
+static inline int64_t
+sat_add(int64_t x, int64_t y)
+{
+  int64_t r;
+  return __builtin_add_overflow(x, y, &r) ? INT64_MAX : r;
+}
+
+static inline int64_t
+sat_mul(int64_t x, int64_t y)
+{
+  int64_t r;
+  return __builtin_mul_overflow(x, y, &r) ? INT64_MAX : r;
+}
+
+static double
+now_seconds(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- flag scans: sorted extraction from the dense accumulator ----------------------------------- */
+
+/* flag[] holds 0/1 bytes and is readable (zero) up to 64 bytes past the last column. Emits the flagged
+ * columns in [lo, hi] in order with their sums, and leaves flag and acc zero there. */
+typedef int64_t (*ScanFn)(uint8_t *flag, double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov);
+
+static int64_t
+scan_generic(uint8_t *flag, double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov)
+{
+  int64_t n = 0;
+  for (int64_t j0 = lo & ~(int64_t)7; j0 <= hi; j0 += 8) {
+    uint64_t x;
+    memcpy(&x, flag + j0, 8);
+    if (!x)
+      continue;
+    memset(flag + j0, 0, 8);
+    do {
+      int64_t j = j0 + (__builtin_ctzll(x) >> 3);
+      oc[n] = (int32_t)j;
+      ov[n] = acc[j];
+      acc[j] = 0.0;
+      n++;
+      x &= x - 1; /* each flag byte is 0 or 1: this clears exactly one */
+    } while (x);
+  }
+  return n;
+}
+
+#ifdef FR_HAVE_X86_SCAN
+__attribute__((target("avx512f,avx512bw,bmi,bmi2"))) static int64_t
+scan_avx512(uint8_t *flag, double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov)
+{
+  int64_t n = 0;
+  const __m512i zero = _mm512_setzero_si512();
+  for (int64_t j0 = lo & ~(int64_t)63; j0 <= hi; j0 += 64) {
+    __m512i v = _mm512_load_si512((const void *)(flag + j0));
+    uint64_t m = _mm512_test_epi8_mask(v, v);
+    if (!m)
+      continue;
+    _mm512_store_si512((void *)(flag + j0), zero);
+    do {
+      int64_t j = j0 + (int64_t)_tzcnt_u64(m);
+      oc[n] = (int32_t)j;
+      ov[n] = acc[j];
+      acc[j] = 0.0;
+      n++;
+      m = _blsr_u64(m);
+    } while (m);
+  }
+  return n;
+}
+
+__attribute__((target("avx2,bmi,bmi2"))) static int64_t
+scan_avx2(uint8_t *flag, double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov)
+{
+  int64_t n = 0;
+  const __m256i zero = _mm256_setzero_si256();
+  for (int64_t j0 = lo & ~(int64_t)31; j0 <= hi; j0 += 32) {
+    __m256i v = _mm256_load_si256((const __m256i *)(flag + j0));
+    uint32_t m = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, zero));
+    if (!m)
+      continue;
+    _mm256_store_si256((__m256i *)(flag + j0), zero);
+    do {
+      int64_t j = j0 + (int64_t)_tzcnt_u32(m);
+      oc[n] = (int32_t)j;
+      ov[n] = acc[j];
+      acc[j] = 0.0;
+      n++;
+      m = _blsr_u32(m);
+    } while (m);
+  }
+  return n;
+}
+#endif
+
+static ScanFn
+pick_scan(void)
+{
+#ifdef FR_HAVE_X86_SCAN
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("bmi2"))
+    return scan_avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2"))
+    return scan_avx2;
+#endif
+  return scan_generic;
+}
+
+/* ---- sorts -------------------------------------------------------------------------------------- */
+
+static inline void
+insertion_sort_i32(int32_t *a, int64_t n)
+{
+  for (int64_t q = 1; q < n; q++) {
+    int32_t x = a[q];
+    int64_t r = q;
+    while (r > 0 && a[r - 1] > x) {
+      a[r] = a[r - 1];
+      r--;
+    }
+    a[r] = x;
+  }
+}
+
+/* LSD radix sort of n distinct keys in [lo, lo + 2^bits), 8 bits a pass; tmp holds n. */
+static void
+radix_sort_i32(int32_t *a, int32_t *tmp, int64_t n, int32_t lo, int bits)
+{
+  int32_t *src = a, *dst = tmp;
+  for (int shift = 0; shift < bits; shift += 8) {
+    uint32_t count[256] = { 0 };
+    for (int64_t q = 0; q < n; q++)
+      count[((uint32_t)(src[q] - lo) >> shift) & 255]++;
+    uint32_t sum = 0;
+    for (int d = 0; d < 256; d++) {
+      uint32_t c = count[d];
+      count[d] = sum;
+      sum += c;
+    }
+    for (int64_t q = 0; q < n; q++) {
+      int32_t x = src[q];
+      dst[count[((uint32_t)(x - lo) >> shift) & 255]++] = x;
+    }
+    int32_t *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != a)
+    memcpy(a, src, (size_t)n * sizeof(int32_t));
+}
+
+static inline void
+sort_cols(int32_t *a, int32_t *tmp, int64_t n, int32_t lo, int32_t hi)
+{
+  if (n <= SMALL_SORT) {
+    insertion_sort_i32(a, n);
+    return;
+  }
+  uint32_t span = (uint32_t)(hi - lo);
+  int bits = span ? 32 - __builtin_clz(span) : 0;
+  radix_sort_i32(a, tmp, n, lo, bits);
+}
+
+/* Pairs (column, value), for the hash accumulator. */
+static void
+sort_pairs(int32_t *k, double *v, int32_t *tk, double *tv, int64_t n, int32_t lo, int32_t hi)
+{
+  if (n <= SMALL_SORT) {
+    for (int64_t q = 1; q < n; q++) {
+      int32_t x = k[q];
+      double y = v[q];
+      int64_t r = q;
+      while (r > 0 && k[r - 1] > x) {
+        k[r] = k[r - 1];
+        v[r] = v[r - 1];
+        r--;
+      }
+      k[r] = x;
+      v[r] = y;
+    }
+    return;
+  }
+  uint32_t span = (uint32_t)(hi - lo);
+  int bits = span ? 32 - __builtin_clz(span) : 0;
+  int32_t *sk = k, *dk = tk;
+  double *sv = v, *dv = tv;
+  for (int shift = 0; shift < bits; shift += 8) {
+    uint32_t count[256] = { 0 };
+    for (int64_t q = 0; q < n; q++)
+      count[((uint32_t)(sk[q] - lo) >> shift) & 255]++;
+    uint32_t sum = 0;
+    for (int d = 0; d < 256; d++) {
+      uint32_t c = count[d];
+      count[d] = sum;
+      sum += c;
+    }
+    for (int64_t q = 0; q < n; q++) {
+      uint32_t p = count[((uint32_t)(sk[q] - lo) >> shift) & 255]++;
+      dk[p] = sk[q];
+      dv[p] = sv[q];
+    }
+    int32_t *t = sk;
+    sk = dk;
+    dk = t;
+    double *u = sv;
+    sv = dv;
+    dv = u;
+  }
+  if (sk != k) {
+    memcpy(k, sk, (size_t)n * sizeof(int32_t));
+    memcpy(v, sv, (size_t)n * sizeof(double));
+  }
+}
+
+/* ---- the product -------------------------------------------------------------------------------- */
+
+typedef struct {
+  const FrCsr *a, *b;
+  int64_t nrows, ncols;
+  int nslots;
+  gboolean dense_ok;
+  ScanFn scan;
+  int64_t *rflops;     /* per row: multiplies */
+  int64_t *crowptr;    /* C's row pointers: the bound, then local ends, then final */
+  int64_t next_item;    /* atomic work counter (row blocks or parts) */
+  int64_t nblocks;
+  /* parts */
+  int64_t nparts;
+  int64_t *part_row;   /* nparts + 1 */
+  int64_t *prefix;     /* nparts: end of part p in C, -1 until known */
+  int64_t temp_cap;    /* entries in each thread's part buffer */
+  int64_t max_row_ub;
+  int64_t hash_cap;    /* slots of each thread's hash table (0: none) */
+  int32_t *ccol;
+  double *cval;
+  gint failed;         /* a thread could not get its scratch memory */
+} Spgemm;
+
+typedef struct {
+  double *acc;     /* ncols, all 0.0 between rows */
+  uint8_t *flag;   /* ncols + 64, all 0 between rows */
+  int32_t *hkey;   /* hash_cap, all -1 between rows */
+  double *hval;
+  int32_t *aux;    /* max_row_ub + PAD: sort scratch, hash slot list */
+  double *auxv;
+  int32_t *tcol;   /* temp_cap + PAD: the part's output */
+  double *tval;
+} Scratch;
+
+static void
+scratch_free(Scratch *s)
+{
+  free(s->acc);
+  free(s->flag);
+  g_free(s->hkey);
+  g_free(s->hval);
+  g_free(s->aux);
+  g_free(s->auxv);
+  g_free(s->tcol);
+  g_free(s->tval);
+  memset(s, 0, sizeof *s);
+}
+
+static gboolean
+scratch_init(const Spgemm *g, Scratch *s)
+{
+  memset(s, 0, sizeof *s);
+  size_t n = (size_t)MAX(g->ncols, 1);
+  if (g->dense_ok) {
+    /* calloc: large blocks come zeroed from the kernel, and only the touched pages cost anything */
+    s->acc = calloc(n, sizeof(double));
+    if (posix_memalign((void **)&s->flag, 64, n + 64) != 0)
+      s->flag = NULL;
+    else
+      memset(s->flag, 0, n + 64);
+    if (!s->acc || !s->flag)
+      goto fail;
+  }
+  if (g->hash_cap > 0) {
+    s->hkey = g_try_malloc((size_t)g->hash_cap * sizeof(int32_t));
+    s->hval = g_try_malloc((size_t)g->hash_cap * sizeof(double));
+    if (!s->hkey || !s->hval)
+      goto fail;
+    memset(s->hkey, 0xff, (size_t)g->hash_cap * sizeof(int32_t));
+  }
+  s->aux = g_try_malloc((size_t)(g->max_row_ub + PAD) * sizeof(int32_t));
+  s->tcol = g_try_malloc((size_t)(g->temp_cap + PAD) * sizeof(int32_t));
+  s->tval = g_try_malloc((size_t)(g->temp_cap + PAD) * sizeof(double));
+  if (!s->aux || !s->tcol || !s->tval)
+    goto fail;
+  if (g->hash_cap > 0) {
+    s->auxv = g_try_malloc((size_t)(g->max_row_ub + PAD) * sizeof(double));
+    if (!s->auxv)
+      goto fail;
+  }
+  return TRUE;
+fail:
+  scratch_free(s);
+  return FALSE;
+}
+
+/* Row i of C into oc/ov (room for its bound + PAD); returns its nonzeros. */
+static inline int64_t
+compute_row(const Spgemm *g, Scratch *s, int64_t i, int32_t *restrict oc, double *restrict ov)
+{
+  const FrCsr *A = g->a, *B = g->b;
+  const int64_t *restrict brp = B->rowptr;
+  const int32_t *restrict bcol = B->col;
+  const double *restrict bval = B->val;
+  int64_t pa0 = A->rowptr[i], pa1 = A->rowptr[i + 1];
+  if (pa0 == pa1)
+    return 0;
+  if (pa1 - pa0 == 1) {
+    int32_t k = A->col[pa0];
+    double av = A->val[pa0];
+    int64_t pb0 = brp[k], len = brp[k + 1] - pb0;
+    for (int64_t q = 0; q < len; q++) {
+      oc[q] = bcol[pb0 + q];
+      ov[q] = 0.0 + av * bval[pb0 + q];
+    }
+    return len;
+  }
+  /* the multiplies and the column span */
+  int64_t f = 0;
+  int32_t lo = G_MAXINT32, hi = -1;
+  for (int64_t pa = pa0; pa < pa1; pa++) {
+    int32_t k = A->col[pa];
+    int64_t pb0 = brp[k], pb1 = brp[k + 1];
+    if (pb0 < pb1) {
+      f += pb1 - pb0;
+      lo = MIN(lo, bcol[pb0]);
+      hi = MAX(hi, bcol[pb1 - 1]);
+    }
+  }
+  if (f == 0)
+    return 0;
+  int64_t span = (int64_t)hi - lo + 1;
+  int64_t n = 0;
+  if (g->dense_ok) {
+    double *restrict acc = s->acc;
+    uint8_t *restrict flag = s->flag;
+    if (span <= DENSE_RATIO * f) {
+      for (int64_t pa = pa0; pa < pa1; pa++) {
+        int32_t k = A->col[pa];
+        double av = A->val[pa];
+        for (int64_t pb = brp[k]; pb < brp[k + 1]; pb++) {
+          int32_t j = bcol[pb];
+          acc[j] += av * bval[pb];
+          flag[j] = 1;
+        }
+      }
+      return g->scan(flag, acc, lo, hi, oc, ov);
+    }
+    for (int64_t pa = pa0; pa < pa1; pa++) {
+      int32_t k = A->col[pa];
+      double av = A->val[pa];
+      for (int64_t pb = brp[k]; pb < brp[k + 1]; pb++) {
+        int32_t j = bcol[pb];
+        oc[n] = j;
+        n += flag[j] ^ 1;
+        flag[j] = 1;
+        acc[j] += av * bval[pb];
+      }
+    }
+    sort_cols(oc, s->aux, n, lo, hi);
+    for (int64_t q = 0; q < n; q++) {
+      int32_t j = oc[q];
+      ov[q] = acc[j];
+      acc[j] = 0.0;
+      flag[j] = 0;
+    }
+    return n;
+  }
+  /* hash accumulator: a table of at least twice the bound, a power of two */
+  int64_t ub = MIN(f, span);
+  int lg = 4;
+  while (((int64_t)1 << lg) < 2 * ub)
+    lg++;
+  uint32_t mask = (uint32_t)(((int64_t)1 << lg) - 1);
+  int shift = 32 - lg;
+  int32_t *restrict hkey = s->hkey;
+  double *restrict hval = s->hval;
+  int32_t *restrict slots = s->aux;
+  for (int64_t pa = pa0; pa < pa1; pa++) {
+    int32_t k = A->col[pa];
+    double av = A->val[pa];
+    for (int64_t pb = brp[k]; pb < brp[k + 1]; pb++) {
+      int32_t j = bcol[pb];
+      uint32_t h = (shift >= 32) ? 0 : ((uint32_t)j * 0x9E3779B1u) >> shift;
+      for (;;) {
+        int32_t key = hkey[h];
+        if (key == j) {
+          hval[h] += av * bval[pb];
+          break;
+        }
+        if (key < 0) {
+          hkey[h] = j;
+          hval[h] = 0.0 + av * bval[pb];
+          slots[n++] = (int32_t)h;
+          break;
+        }
+        h = (h + 1) & mask;
+      }
+    }
+  }
+  for (int64_t q = 0; q < n; q++) {
+    int32_t h = slots[q];
+    oc[q] = hkey[h];
+    ov[q] = hval[h];
+    hkey[h] = -1;
+  }
+  sort_pairs(oc, ov, s->aux, s->auxv, n, lo, hi);
+  return n;
+}
+
+typedef void (*SlotFn)(Spgemm *g, int slot);
+typedef struct {
+  Spgemm *g;
+  SlotFn fn;
+} SlotCall;
+
+static void
+slots_cb(void *ctx, int64_t begin, int64_t end)
+{
+  SlotCall *sc = ctx;
+  for (int64_t s = begin; s < end; s++)
+    sc->fn(sc->g, (int)s);
+}
+
+static void
+run_slots(Spgemm *g, int nslots, SlotFn fn)
+{
+  g->next_item = 0;
+  if (nslots <= 1) {
+    fn(g, 0);
+    return;
+  }
+  SlotCall sc = { g, fn };
+  fr_parallel_for(nslots, 1, slots_cb, &sc);
+}
+
+/* Pass 1: multiplies and bound per row (the bound goes to crowptr[i + 1]). */
+static void
+analyse_slot(Spgemm *g, int slot)
+{
+  const FrCsr *A = g->a, *B = g->b;
+  const int64_t *arp = A->rowptr, *brp = B->rowptr;
+  const int32_t *acol = A->col, *bcol = B->col;
+  for (;;) {
+    int64_t blk = __atomic_fetch_add(&g->next_item, 1, __ATOMIC_RELAXED);
+    if (blk >= g->nblocks)
+      break;
+    int64_t r0 = blk * ROW_BLOCK, r1 = MIN(r0 + ROW_BLOCK, g->nrows);
+    for (int64_t i = r0; i < r1; i++) {
+      int64_t f = 0;
+      int32_t lo = G_MAXINT32, hi = -1;
+      for (int64_t pa = arp[i]; pa < arp[i + 1]; pa++) {
+        int32_t k = acol[pa];
+        int64_t pb0 = brp[k], pb1 = brp[k + 1];
+        if (pb0 < pb1) {
+          f += pb1 - pb0;
+          lo = MIN(lo, bcol[pb0]);
+          hi = MAX(hi, bcol[pb1 - 1]);
+        }
+      }
+      g->rflops[i] = f;
+      g->crowptr[i + 1] = f ? MIN(f, (int64_t)hi - lo + 1) : 0;
+    }
+  }
+}
+
+/* Optional pass 2 (when the bound is too big to reserve): exact counts into crowptr[i + 1]. */
+static void
+count_slot(Spgemm *g, int slot)
+{
+  Scratch s;
+  if (!scratch_init(g, &s)) {
+    g_atomic_int_set(&g->failed, 1);
+    return;
+  }
+  for (;;) {
+    int64_t blk = __atomic_fetch_add(&g->next_item, 1, __ATOMIC_RELAXED);
+    if (blk >= g->nblocks)
+      break;
+    int64_t r0 = blk * ROW_BLOCK, r1 = MIN(r0 + ROW_BLOCK, g->nrows);
+    for (int64_t i = r0; i < r1; i++)
+      g->crowptr[i + 1] = compute_row(g, &s, i, s.tcol, s.tval);
+  }
+  scratch_free(&s);
+}
+
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+static int64_t
+wait_prefix(Spgemm *g, int64_t p)
+{
+  int spins = 0;
+  for (;;) {
+    int64_t v = __atomic_load_n(&g->prefix[p], __ATOMIC_ACQUIRE);
+    if (v >= 0)
+      return v;
+    if (++spins < 2000)
+      cpu_relax();
+    else
+      sched_yield(); /* the part's thread may have been preempted */
+  }
+}
+
+/* Pass 3: parts in order; each part's rows into the thread's buffer, then out to C. */
+static void
+numeric_slot(Spgemm *g, int slot)
+{
+  Scratch s;
+  if (!scratch_init(g, &s)) {
+    g_atomic_int_set(&g->failed, 1);
+    return;
+  }
+  for (;;) {
+    int64_t p = __atomic_fetch_add(&g->next_item, 1, __ATOMIC_RELAXED);
+    if (p >= g->nparts)
+      break;
+    int64_t r0 = g->part_row[p], r1 = g->part_row[p + 1];
+    int64_t pos = 0;
+    for (int64_t i = r0; i < r1; i++) {
+      pos += compute_row(g, &s, i, s.tcol + pos, s.tval + pos);
+      g->crowptr[i + 1] = pos;
+    }
+    int64_t off = p > 0 ? wait_prefix(g, p - 1) : 0;
+    __atomic_store_n(&g->prefix[p], off + pos, __ATOMIC_RELEASE);
+    memcpy(g->ccol + off, s.tcol, (size_t)pos * sizeof(int32_t));
+    memcpy(g->cval + off, s.tval, (size_t)pos * sizeof(double));
+    for (int64_t i = r0; i < r1; i++)
+      g->crowptr[i + 1] += off;
+  }
+  scratch_free(&s);
+}
+
+/* Output arrays: big ones 2 MiB aligned with transparent huge pages requested (one fault per 2 MiB
+ * instead of per 4 KiB), plain malloc otherwise; both kinds go back with free()/realloc(). */
+static void *
+alloc_output(size_t bytes)
+{
+  const size_t huge = (size_t)2 << 20;
+  if (bytes >= 2 * huge) {
+    void *p = NULL;
+    if (posix_memalign(&p, huge, bytes) != 0)
+      return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes & ~(huge - 1), MADV_HUGEPAGE);
+#endif
+    return p;
+  }
+  return g_try_malloc(MAX(bytes, 16));
+}
+
+FrCsr *
+fr_spgemm(const FrCsr *a, const FrCsr *b, int threads, FrSpgemmStats *stats, GError **error)
+{
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+  double t0 = now_seconds();
+  if (!a || !b) {
+    g_set_error(error, FR_SPARSE_ERROR, FR_SPARSE_ERROR_INVALID, "fr_spgemm: NULL matrix");
+    return NULL;
+  }
+  if (a->ncols != b->nrows) {
+    g_set_error(error, FR_SPARSE_ERROR, FR_SPARSE_ERROR_SHAPE,
+                "cannot multiply %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT " by %" G_GINT64_FORMAT
+                " x %" G_GINT64_FORMAT,
+                a->nrows, a->ncols, b->nrows, b->ncols);
+    return NULL;
+  }
+  int pool = fr_pool_get_threads();
+  int want = threads > 0 ? threads : pool;
+  Spgemm g = { 0 };
+  g.a = a;
+  g.b = b;
+  g.nrows = a->nrows;
+  g.ncols = b->ncols;
+  g.dense_ok = g.ncols <= DENSE_MAX_COLS;
+  g.scan = pick_scan();
+  int64_t limit = fr_spgemm_get_memory_limit();
+  int64_t rowptr_bytes = sat_mul(g.nrows + 1, sizeof(int64_t));
+  FrCsr *c = NULL;
+
+  if (rowptr_bytes > limit) {
+    g_set_error(error, FR_SPARSE_ERROR, FR_SPARSE_ERROR_TOO_LARGE,
+                "the product's %" G_GINT64_FORMAT " rows exceed the memory limit of %" G_GINT64_FORMAT " bytes",
+                g.nrows, limit);
+    return NULL;
+  }
+  c = g_new0(FrCsr, 1);
+  c->nrows = g.nrows;
+  c->ncols = g.ncols;
+  c->rowptr = g_try_malloc((size_t)(g.nrows + 1) * sizeof(int64_t));
+  g.rflops = g_try_malloc((size_t)MAX(g.nrows, 1) * sizeof(int64_t));
+  if (!c->rowptr || !g.rflops) {
+    g_free(g.rflops);
+    fr_csr_free(c);
+    g_set_error(error, FR_SPARSE_ERROR, FR_SPARSE_ERROR_TOO_LARGE, "out of memory for %" G_GINT64_FORMAT " rows",
+                g.nrows);
+    return NULL;
+  }
+  c->rowptr[0] = 0;
+  g.crowptr = c->rowptr;
+
+  /* pass 1 */
+  g.nblocks = (g.nrows + ROW_BLOCK - 1) / ROW_BLOCK;
+  int64_t scan_work = a->nnz + g.nrows;
+  g.nslots = scan_work < SERIAL_WORK ? 1 : (int)MIN((int64_t)want, g.nblocks);
+  run_slots(&g, g.nslots, analyse_slot);
+
+  int64_t total_flops = 0, total_ub = 0, total_cost = 0;
+  for (int64_t i = 0; i < g.nrows; i++) {
+    int64_t f = g.rflops[i];
+    total_flops = sat_add(total_flops, f);
+    total_ub = sat_add(total_ub, g.crowptr[i + 1]);
+    g.max_row_ub = MAX(g.max_row_ub, g.crowptr[i + 1]);
+    total_cost = sat_add(total_cost, sat_add(f, a->rowptr[i + 1] - a->rowptr[i] + ROW_COST));
+  }
+  int nslots = total_cost < SERIAL_WORK ? 1 : want;
+  /* scratch sizes follow the bound (rows size their hash tables by it, even after an exact count) */
+  g.temp_cap = MAX(TEMP_CAP, g.max_row_ub);
+  if (!g.dense_ok) {
+    int lg = 4;
+    while (((int64_t)1 << lg) < 2 * g.max_row_ub)
+      lg++;
+    g.hash_cap = (int64_t)1 << lg;
+  }
+
+  /* the reservation at the bound, or an exact count first */
+  int64_t reserve = total_ub;
+  if (sat_add(sat_mul(total_ub, 12), rowptr_bytes) > limit) {
+    g.nslots = MIN(nslots, (int)MAX(g.nblocks, 1));
+    run_slots(&g, g.nslots, count_slot);
+    if (g.failed)
+      goto oom;
+    reserve = 0;
+    for (int64_t i = 0; i < g.nrows; i++)
+      reserve = sat_add(reserve, g.crowptr[i + 1]);
+    if (sat_add(sat_mul(reserve, 12), rowptr_bytes) > limit) {
+      g_set_error(error, FR_SPARSE_ERROR, FR_SPARSE_ERROR_TOO_LARGE,
+                  "the product would have %" G_GINT64_FORMAT " nonzeros, beyond the memory limit of %" G_GINT64_FORMAT
+                  " bytes",
+                  reserve, limit);
+      goto fail;
+    }
+  }
+
+  /* partition */
+  {
+    int64_t target = nslots > 1 ? MAX(total_cost / ((int64_t)nslots * PARTS_PER_SLOT), MIN_PART_COST) : INT64_MAX;
+    int64_t cap = 64;
+    g.part_row = g_try_malloc((size_t)(cap + 1) * sizeof(int64_t));
+    if (!g.part_row)
+      goto oom;
+    g.nparts = 0;
+    int64_t cur_cost = 0, cur_ub = 0;
+    g.part_row[0] = 0;
+    for (int64_t i = 0; i < g.nrows; i++) {
+      int64_t ub = g.crowptr[i + 1];
+      int64_t cost = g.rflops[i] + (a->rowptr[i + 1] - a->rowptr[i]) + ROW_COST;
+      if (i > g.part_row[g.nparts] && (cur_ub + ub > g.temp_cap || cur_cost >= target)) {
+        if (g.nparts + 1 >= cap) {
+          cap *= 2;
+          int64_t *n = g_try_realloc(g.part_row, (size_t)(cap + 1) * sizeof(int64_t));
+          if (!n)
+            goto oom;
+          g.part_row = n;
+        }
+        g.part_row[++g.nparts] = i;
+        cur_cost = cur_ub = 0;
+      }
+      cur_cost += cost;
+      cur_ub += ub;
+    }
+    if (g.nrows > 0)
+      g.part_row[++g.nparts] = g.nrows;
+  }
+  g.prefix = g_try_malloc((size_t)MAX(g.nparts, 1) * sizeof(int64_t));
+  c->col = alloc_output((size_t)reserve * sizeof(int32_t));
+  c->val = alloc_output((size_t)reserve * sizeof(double));
+  if (!g.prefix || !c->col || !c->val)
+    goto oom;
+  for (int64_t p = 0; p < g.nparts; p++)
+    g.prefix[p] = -1;
+  g.ccol = c->col;
+  g.cval = c->val;
+
+  g.nslots = (int)MIN((int64_t)nslots, MAX(g.nparts, 1));
+  if (g.nparts > 0)
+    run_slots(&g, g.nslots, numeric_slot);
+  if (g.nparts > 0 && __atomic_load_n(&g.prefix[g.nparts - 1], __ATOMIC_ACQUIRE) < 0)
+    goto oom; /* no thread got its scratch memory */
+  c->nnz = g.nparts > 0 ? g.prefix[g.nparts - 1] : 0;
+  if (c->nnz < reserve) { /* give back the unused reservation (mremap for big blocks) */
+    int32_t *nc = g_try_realloc(c->col, (size_t)MAX(c->nnz, 4) * sizeof(int32_t));
+    double *nv = g_try_realloc(c->val, (size_t)MAX(c->nnz, 2) * sizeof(double));
+    if (nc)
+      c->col = nc;
+    if (nv)
+      c->val = nv;
+  }
+  g_free(g.rflops);
+  g_free(g.part_row);
+  g_free(g.prefix);
+  if (stats) {
+    stats->multiplies = total_flops;
+    stats->nnz = c->nnz;
+    stats->threads = MIN(nslots, pool);
+    stats->seconds = now_seconds() - t0;
+  }
+  return c;
+
+oom:
+  g_set_error(error, FR_SPARSE_ERROR, FR_SPARSE_ERROR_TOO_LARGE,
+              "out of memory multiplying %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT " by %" G_GINT64_FORMAT
+              " x %" G_GINT64_FORMAT,
+              a->nrows, a->ncols, b->nrows, b->ncols);
+fail:
+  g_free(g.rflops);
+  g_free(g.part_row);
+  g_free(g.prefix);
+  fr_csr_free(c);
+  return NULL;
+}
+
+/* ---- reference and counting --------------------------------------------------------------------- */
+
+static int
+cmp_i32(const void *x, const void *y)
+{
+  int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+  return (a > b) - (a < b);
+}
+
+FrCsr *
+fr_spgemm_reference(const FrCsr *a, const FrCsr *b)
+{
+  g_return_val_if_fail(a != NULL && b != NULL, NULL);
+  if (a->ncols != b->nrows)
+    return NULL;
+  int64_t nrows = a->nrows, ncols = b->ncols;
+  double *acc = g_new0(double, MAX(ncols, 1));
+  gboolean *seen = g_new0(gboolean, MAX(ncols, 1));
+  int32_t *list = g_new(int32_t, MAX(ncols, 1));
+  GArray *cols = g_array_new(FALSE, FALSE, sizeof(int32_t));
+  GArray *vals = g_array_new(FALSE, FALSE, sizeof(double));
+  int64_t *rowptr = g_new0(int64_t, nrows + 1);
+  for (int64_t i = 0; i < nrows; i++) {
+    int64_t n = 0;
+    for (int64_t pa = a->rowptr[i]; pa < a->rowptr[i + 1]; pa++) {
+      int32_t k = a->col[pa];
+      for (int64_t pb = b->rowptr[k]; pb < b->rowptr[k + 1]; pb++) {
+        int32_t j = b->col[pb];
+        if (!seen[j]) {
+          seen[j] = TRUE;
+          list[n++] = j;
+        }
+        acc[j] += a->val[pa] * b->val[pb];
+      }
+    }
+    qsort(list, (size_t)n, sizeof(int32_t), cmp_i32);
+    for (int64_t q = 0; q < n; q++) {
+      int32_t j = list[q];
+      g_array_append_val(cols, j);
+      g_array_append_val(vals, acc[j]);
+      acc[j] = 0.0;
+      seen[j] = FALSE;
+    }
+    rowptr[i + 1] = rowptr[i] + n;
+  }
+  FrCsr *c = fr_csr_new(nrows, ncols, rowptr[nrows], NULL);
+  g_assert(c != NULL);
+  memcpy(c->rowptr, rowptr, (size_t)(nrows + 1) * sizeof(int64_t));
+  if (c->nnz > 0) {
+    memcpy(c->col, cols->data, (size_t)c->nnz * sizeof(int32_t));
+    memcpy(c->val, vals->data, (size_t)c->nnz * sizeof(double));
+  }
+  g_free(acc);
+  g_free(seen);
+  g_free(list);
+  g_free(rowptr);
+  g_array_free(cols, TRUE);
+  g_array_free(vals, TRUE);
+  return c;
+}
+
+int64_t
+fr_spgemm_count_multiplies(const FrCsr *a, const FrCsr *b)
+{
+  g_return_val_if_fail(a != NULL && b != NULL, -1);
+  if (a->ncols != b->nrows)
+    return -1;
+  int64_t *colcount = g_new0(int64_t, MAX(a->ncols, 1));
+  for (int64_t p = 0; p < a->nnz; p++)
+    colcount[a->col[p]]++;
+  int64_t total = 0;
+  for (int64_t k = 0; k < a->ncols; k++)
+    total = sat_add(total, sat_mul(colcount[k], b->rowptr[k + 1] - b->rowptr[k]));
+  g_free(colcount);
+  return total;
+}
