@@ -135,6 +135,9 @@ typedef struct {
 static const Command commands[] = {
   { "train", "classifier", "Train the Fashion-MNIST classifier (the engine's proof that it trains)", cmd_train_classifier },
   { "eval", "classifier", "Measure a classifier on the Fashion-MNIST test set", cmd_eval_classifier },
+  { "sparch", "multiply", "C = A·B (or A·A, A·Aᵀ) with the CPU SpGEMM", cmd_sparch_multiply },
+  { "sparch", "simulate", "Simulate SpArch or OuterSPACE on C = A·B (A·A by default)", cmd_sparch_simulate },
+  { "sparch", "generate", "Write a synthetic sparse matrix (R-MAT, stencils, banded, uniform)", cmd_sparch_generate },
 };
 
 static void usage(FILE *f) {
