@@ -188,6 +188,14 @@ test_format_si(void)
     g_autofree char *s = fr_report_format_si(cases[i].v, cases[i].unit);
     g_assert_cmpstr(s, ==, cases[i].s);
   }
+  static const struct { gint64 v; const char *s; } ints[] = {
+    { 0, "0" }, { 999, "999" }, { 1000, "1,000" }, { 103689, "103,689" }, { -1234567, "-1,234,567" },
+    { G_MININT64, "-9,223,372,036,854,775,808" }, { G_MAXINT64, "9,223,372,036,854,775,807" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(ints); i++) {
+    g_autofree char *s = fr_report_format_int(ints[i].v);
+    g_assert_cmpstr(s, ==, ints[i].s);
+  }
   g_autofree char *b = fr_report_format_bytes(3.2e6);
   g_assert_cmpstr(b, ==, "3.2 MB");
 }

@@ -5,6 +5,7 @@
 #include "fr-mtx.h"
 #include "fr-rng.h"
 
+#include <gio/gio.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -106,7 +107,7 @@ test_csr_new(void)
     {3, 3, 10, FR_SPARSE_ERROR_INVALID}, /* more nonzeros than cells */
     {(int64_t)1 << 31, 1, 0, FR_SPARSE_ERROR_TOO_LARGE},
     {1, (int64_t)1 << 31, 0, FR_SPARSE_ERROR_TOO_LARGE},
-    {(int64_t)1 << 30, (int64_t)1 << 30, (int64_t)1 << 58, FR_SPARSE_ERROR_TOO_LARGE},
+    {G_MAXINT32, G_MAXINT32, (int64_t)1 << 61, FR_SPARSE_ERROR_TOO_LARGE}, /* refused before malloc */
   };
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
     g_assert_null(fr_csr_new(bad[i].r, bad[i].c, bad[i].nnz, &error));
@@ -183,7 +184,8 @@ test_csr_from_coo_random(void)
 {
   FrRng r;
   fr_rng_seed(&r, 11);
-  static const int64_t shapes[][3] = {{7, 5, 300}, {1000, 3, 5000}, {3, 1000, 5000}, {20000, 30000, 200000}};
+  static const int64_t shapes[][3] = {{7, 5, 300},         {1000, 3, 5000},          {3, 1000, 5000},
+                                      {20000, 30000, 200000}, {2, 3000000, 300000}, {1, 1 << 30, 1000}};
   for (size_t s = 0; s < G_N_ELEMENTS(shapes); s++) {
     int64_t m = shapes[s][0], n = shapes[s][1], nnz = shapes[s][2];
     int64_t *rows = g_new(int64_t, nnz), *cols = g_new(int64_t, nnz);
@@ -315,7 +317,7 @@ test_csr_validate(void)
     if (!strcmp(what, "rowptr0"))
       m->rowptr[0] = 1;
     else if (!strcmp(what, "rowptr-decreasing"))
-      m->rowptr[1] = 4; /* 0, 4, 3, 6 */
+      m->rowptr[2] = 1; /* 0, 2, 1, 6 */
     else if (!strcmp(what, "rowptr-end-short"))
       m->rowptr[3] = 5;
     else if (!strcmp(what, "rowptr-end-long"))
@@ -728,9 +730,6 @@ test_mtx_load_errors(void)
 
   /* a decompression bomb stops at the memory guard */
   char *zeros = g_malloc0(4 << 20);
-  FrCsr *m = fr_csr_new(1, 1, 0, NULL);
-  g_assert_true(fr_mtx_save(m, path, FALSE, NULL));
-  fr_csr_free(m);
   GConverter *z = G_CONVERTER(g_zlib_compressor_new(G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9));
   char *out = g_malloc(1 << 20);
   gsize nread = 0, nwritten = 0;

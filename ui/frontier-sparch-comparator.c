@@ -4,6 +4,7 @@
 
 #include <adwaita.h>
 
+#include "fr-report.h"
 #include "frontier-sparch-comparator.h"
 
 struct _FrontierSparchComparator {
@@ -14,6 +15,17 @@ struct _FrontierSparchComparator {
 };
 
 G_DEFINE_FINAL_TYPE(FrontierSparchComparator, frontier_sparch_comparator, GTK_TYPE_WIDGET)
+
+/* Thousands-grouped integers for labels, independent of the locale; main thread only (a ring of
+ * buffers, so several may appear in one printf). */
+static const char *
+grp(gint64 v)
+{
+  static char ring[8][48];
+  static guint next;
+  char *buf = ring[next++ % G_N_ELEMENTS(ring)];
+  return fr_report_format_int_buf(v, buf, sizeof ring[0]);
+}
 
 static void
 clear_step(FrSparchComparatorStep *s)
@@ -115,8 +127,8 @@ frontier_sparch_comparator_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
   double y0 = pad + header + label_top;
 
   /* Heading. */
-  g_autofree char *head = g_strdup_printf("Row %'" G_GINT64_FORMAT " · round %d, layer %d · two chunks of %d keys",
-                                          s->row + 1, s->round + 1, s->layer + 1, W);
+  g_autofree char *head = g_strdup_printf("Row %s · round %d, layer %d · two chunks of %d keys",
+                                          grp(s->row + 1), s->round + 1, s->layer + 1, W);
   set_rgba(cr, &fg, 0.85);
   pango_layout_set_width(normal, (int)((width - 2 * pad) * PANGO_SCALE));
   pango_layout_set_ellipsize(normal, PANGO_ELLIPSIZE_END);
@@ -129,14 +141,14 @@ frontier_sparch_comparator_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
     show_text(cr, small, buf, x0 + (j + 0.5) * cell, y0 - 6, 0, 0.5, -G_PI / 3);
   }
   set_rgba(cr, &cb, 1);
-  show_text(cr, normal, "b", x0 - 12, y0 - 8, 1, 1, 0);
+  show_text(cr, normal, "b", x0 + 4, y0 - label_top, 0, 0, 0);
   for (int i = 0; i < W; i++) {
     g_snprintf(buf, sizeof buf, "%d", s->a_col[i]);
     set_rgba(cr, &ca, 1);
     show_text(cr, small, buf, x0 - 8, y0 + (i + 0.5) * cell, 1, 0.5, 0);
   }
   set_rgba(cr, &ca, 1);
-  show_text(cr, normal, "a", pad, y0 - 8, 0, 1, 0);
+  show_text(cr, normal, "a", x0 - 8, y0 - 8, 1, 1, 0);
 
   /* The comparison array: a[i] <= b[j] cells shaded. */
   for (int i = 0; i < W; i++)

@@ -26,6 +26,17 @@ struct _FrontierSparchPipeline {
 
 G_DEFINE_FINAL_TYPE(FrontierSparchPipeline, frontier_sparch_pipeline, GTK_TYPE_WIDGET)
 
+/* Thousands-grouped integers for labels, independent of the locale; main thread only (a ring of
+ * buffers, so several may appear in one printf). */
+static const char *
+grp(gint64 v)
+{
+  static char ring[8][48];
+  static guint next;
+  char *buf = ring[next++ % G_N_ELEMENTS(ring)];
+  return fr_report_format_int_buf(v, buf, sizeof ring[0]);
+}
+
 typedef struct {
   GdkRGBA fg, accent, active, dram, hit, miss, grid;
 } Palette;
@@ -204,8 +215,8 @@ frontier_sparch_pipeline_describe_frame(FrontierSparchPipeline *self)
   if (self->trace == NULL || !frame_state(self, &i, &r, &cycle, &frac))
     return NULL;
   const FrSparchRound *round = &self->result->rounds[r];
-  return g_strdup_printf("Round %'" G_GINT64_FORMAT " of %'" G_GINT64_FORMAT " · cycle %'.0f · %s-bound%s", r + 1,
-                         self->result->n_rounds, cycle, fr_sparch_bound_name(round->bound),
+  return g_strdup_printf("Round %s of %s · cycle %s · %s-bound%s", grp(r + 1), grp(self->result->n_rounds),
+                         grp((gint64)llround(cycle)), fr_sparch_bound_name(round->bound),
                          round->final ? " · writes C" : "");
 }
 
@@ -281,25 +292,30 @@ draw_dataflow(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
   const FrSparchConfig *cfg = &res->config;
   Palette *p = &c->pal;
 
-  double col_in = w * 0.19, col_mul = w * 0.15, col_out = w * 0.15;
+  double col_in = w * 0.2, col_mul = w * 0.15, col_out = w * 0.14;
   double col_tree = w - col_in - col_mul - col_out;
   double xin = x0, xmul = xin + col_in, xtree = xmul + col_mul, xout = xtree + col_tree;
-  double head = 38;
+  double head = 52;
   double top = y0 + head, bottom = y0 + h;
 
   /* Column headings. */
-  text(c, c->bold, cfg->condense ? "Condensed columns" : "Columns of A", xin + 4, y0, 0, &p->fg, 0.9, col_in - 8);
+  text(c, c->bold, "Inputs", xin + 4, y0, 0, &p->fg, 0.9, col_in - 8);
   text(c, c->bold, "Multipliers", xmul + col_mul / 2, y0, 0.5, &p->fg, 0.9, col_mul - 4);
+  g_autofree char *mul_head = g_strdup_printf("%d a cycle", MAX(1, cfg->multipliers));
+  text(c, c->small, mul_head, xmul + col_mul / 2, y0 + 18, 0.5, &p->fg, 0.6, col_mul - 4);
   g_autofree char *tree_title = g_strdup_printf("%d-way merge tree", cfg->merge_ways);
   text(c, c->bold, tree_title, xtree + col_tree / 2, y0, 0.5, &p->fg, 0.9, col_tree - 4);
+  g_autofree char *tree_sub = g_strdup_printf("%s inputs this round · FIFO fill per layer below", grp(round->inputs));
+  text(c, c->small, tree_sub, xtree + col_tree / 2, y0 + 18, 0.5, &p->fg, 0.6, col_tree - 4);
   text(c, c->bold, "Output", xout + col_out / 2, y0, 0.5, &p->fg, 0.9, col_out - 4);
 
   /* Inputs: the round's partial matrices (from the multipliers) and intermediates (from DRAM). */
   int64_t node = self->round_node != NULL ? self->round_node[r] : -1;
   int64_t n_leaf = round->leaf_inputs, n_inter = round->inputs - round->leaf_inputs;
-  g_autofree char *in_sub = g_strdup_printf("%'" G_GINT64_FORMAT " here · %'" G_GINT64_FORMAT " from DRAM", n_leaf,
-                                            n_inter);
-  text(c, c->small, in_sub, xin + 4, y0 + 18, 0, &p->fg, 0.6, col_in - 8);
+  g_autofree char *in_sub = g_strdup_printf("%s %s", grp(n_leaf), cfg->condense ? "condensed columns" : "columns of A");
+  text(c, c->small, in_sub, xin + 4, y0 + 18, 0, &p->accent, 1.0, col_in - 8);
+  g_autofree char *in_sub2 = g_strdup_printf("%s from DRAM", grp(n_inter));
+  text(c, c->small, in_sub2, xin + 4, y0 + 32, 0, &p->dram, 1.0, col_in - 8);
   double row_h = 7;
   int max_rows = (int)MAX(1, (bottom - top - 16) / row_h);
   int64_t shown = 0, total_in = round->inputs;
@@ -307,7 +323,7 @@ draw_dataflow(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
   double max_log = 1;
   if (node >= 0) {
     for (int64_t k = self->child_start[node]; k < self->child_start[node + 1]; k++)
-      max_log = MAX(max_log, log1p((double)t->nodes[self->children[k]].size));
+      max_log = MAX(max_log, sqrt((double)t->nodes[self->children[k]].size));
   }
   double leaf_y_sum = 0, inter_y_sum = 0;
   int64_t leaf_drawn = 0, inter_drawn = 0;
@@ -320,7 +336,7 @@ draw_dataflow(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
       if (cs + k < ce) {
         const FrSparchScheduleNode *ch = &t->nodes[self->children[cs + k]];
         is_leaf = ch->round < 0;
-        len = MAX(3, bar_w * log1p((double)ch->size) / max_log);
+        len = MAX(3, bar_w * sqrt((double)ch->size) / max_log);
       }
     }
     double yy = top + 4 + k * row_h;
@@ -337,7 +353,7 @@ draw_dataflow(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
     shown++;
   }
   if (total_in > shown) {
-    g_autofree char *more = g_strdup_printf("+ %'" G_GINT64_FORMAT " more", total_in - shown);
+    g_autofree char *more = g_strdup_printf("+ %s more", grp(total_in - shown));
     text(c, c->small, more, xin + 4, top + 4 + shown * row_h, 0, &p->fg, 0.6, col_in - 8);
   }
 
@@ -358,11 +374,11 @@ draw_dataflow(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
     cairo_fill(cr);
   }
   double grid_bottom = gy + side * cell;
-  g_autofree char *mul_text = g_strdup_printf("%d × · %.0f %% busy", m, 100 * CLAMP(busy, 0, 1));
-  text(c, c->small, mul_text, xmul + col_mul / 2, grid_bottom + 4, 0.5, &p->fg, 0.7, col_mul - 4);
+  g_autofree char *mul_text = g_strdup_printf("%.0f %% busy", 100 * CLAMP(busy, 0, 1));
+  text(c, c->small, mul_text, xmul + col_mul / 2, grid_bottom + 4, 0.5, &p->fg, 0.75, col_mul - 4);
   g_autofree char *mults = si((double)round->multiplies);
   g_autofree char *mul_text2 = g_strdup_printf("%s products", mults);
-  text(c, c->small, mul_text2, xmul + col_mul / 2, grid_bottom + 20, 0.5, &p->fg, 0.6, col_mul - 4);
+  text(c, c->small, mul_text2, xmul + col_mul / 2, grid_bottom + 19, 0.5, &p->fg, 0.6, col_mul - 4);
 
   /* Arrows: leaves → multipliers, multipliers → tree, DRAM intermediates → tree. */
   double mid_mul = gy + side * cell / 2;
@@ -447,16 +463,17 @@ draw_dataflow(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
   arrow(c, xmul + col_mul - 6, mid_mul, xtree + 2, top + tree_h / 2, &p->accent, 0.6);
 
   /* Output. */
-  double ob_w = col_out - 16, ob_h = 54;
-  double obx = xout + 8, oby = root_y - ob_h / 2;
+  double ob_w = col_out - 12, ob_h = 62;
+  double obx = xout + 6, oby = root_y - ob_h / 2;
   arrow(c, root_x + 2, root_y, obx - 2, root_y, round->final ? &p->hit : &p->dram, 0.8);
   set_rgba(cr, round->final ? &p->hit : &p->dram, 0.18);
   rounded_rect(cr, obx, oby, ob_w, ob_h, 6);
   cairo_fill(cr);
   g_autofree char *out_n = si((double)round->elements_out);
   text(c, c->bold, round->final ? "C" : "Partial", obx + ob_w / 2, oby + 6, 0.5, &p->fg, 0.9, ob_w);
-  g_autofree char *out_t = g_strdup_printf("%s el. → DRAM", out_n);
-  text(c, c->small, out_t, obx + ob_w / 2, oby + 26, 0.5, &p->fg, 0.7, ob_w);
+  g_autofree char *out_t = g_strdup_printf("%s elements", out_n);
+  text(c, c->small, out_t, obx + ob_w / 2, oby + 25, 0.5, &p->fg, 0.75, ob_w - 4);
+  text(c, c->small, "to DRAM", obx + ob_w / 2, oby + 40, 0.5, &p->fg, 0.6, ob_w - 4);
 }
 
 /* ---- schedule panel ---- */
@@ -467,9 +484,9 @@ draw_schedule(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
   cairo_t *cr = c->cr;
   const FrSparchTrace *t = self->trace;
   Palette *p = &c->pal;
-  g_autofree char *title = g_strdup_printf("%s schedule · %'" G_GINT64_FORMAT " rounds",
+  g_autofree char *title = g_strdup_printf("%s schedule · %s rounds",
                                            self->result->config.huffman ? "Huffman" : "Index-order",
-                                           self->result->n_rounds);
+                                           grp(self->result->n_rounds));
   text(c, c->bold, title, x0, y0, 0, &p->fg, 0.9, w);
   double top = y0 + 26, bottom = y0 + h - 6;
   if (self->n_nodes == 0) {
@@ -485,6 +502,11 @@ draw_schedule(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
       continue;
     int32_t pr = t->nodes[par].round;
     double a = pr < cur_round ? 0.45 : pr == cur_round ? 0.95 : 0.15;
+    /* Fans of many leaves would merge into solid wedges: thin them out. */
+    if (t->nodes[i].round < 0) {
+      int64_t fan = self->child_start[par + 1] - self->child_start[par];
+      a *= CLAMP(6.0 / MAX(fan, 1), 0.15, 1.0);
+    }
     const GdkRGBA *col = pr == cur_round ? &p->active : pr < cur_round ? &p->accent : &p->fg;
     set_rgba(cr, col, a);
     cairo_set_line_width(cr, pr == cur_round ? 1.6 : 1);

@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 
+#include "fr-report.h"
 #include "frontier-sparch-spy.h"
 
 struct _FrontierSparchSpyData {
@@ -97,6 +98,17 @@ struct _FrontierSparchSpy {
 
 G_DEFINE_FINAL_TYPE(FrontierSparchSpy, frontier_sparch_spy, GTK_TYPE_WIDGET)
 
+/* Thousands-grouped integers for labels, independent of the locale; main thread only (a ring of
+ * buffers, so several may appear in one printf). */
+static const char *
+grp(gint64 v)
+{
+  static char ring[8][48];
+  static guint next;
+  char *buf = ring[next++ % G_N_ELEMENTS(ring)];
+  return fr_report_format_int_buf(v, buf, sizeof ring[0]);
+}
+
 enum { PROP_0, PROP_TITLE, PROP_PLACEHOLDER, N_PROPS };
 static GParamSpec *props[N_PROPS];
 
@@ -113,8 +125,8 @@ update_description(FrontierSparchSpy *self)
 {
   g_autofree char *desc = NULL;
   if (self->data != NULL)
-    desc = g_strdup_printf("%'" G_GINT64_FORMAT " × %'" G_GINT64_FORMAT " matrix, %'" G_GINT64_FORMAT " nonzeros",
-                           self->data->nrows, self->data->ncols, self->data->nnz);
+    desc = g_strdup_printf("%s × %s matrix, %s nonzeros", grp(self->data->nrows), grp(self->data->ncols),
+                           grp(self->data->nnz));
   else
     desc = g_strdup(self->placeholder != NULL ? self->placeholder : "Empty");
   gtk_accessible_update_property(GTK_ACCESSIBLE(self), GTK_ACCESSIBLE_PROPERTY_LABEL,
@@ -271,11 +283,11 @@ query_tooltip_cb(GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip 
   int64_t r0 = bin_first(bi, d->nrows, d->bin_rows), r1 = bin_first(bi + 1, d->nrows, d->bin_rows) - 1;
   int64_t c0 = bin_first(bj, d->ncols, d->bin_cols), c1 = bin_first(bj + 1, d->ncols, d->bin_cols) - 1;
   guint32 n = d->counts[(gsize)bi * d->bin_cols + bj];
-  g_autofree char *rows = r1 > r0 ? g_strdup_printf("Rows %'" G_GINT64_FORMAT "–%'" G_GINT64_FORMAT, r0 + 1, r1 + 1)
-                                  : g_strdup_printf("Row %'" G_GINT64_FORMAT, r0 + 1);
-  g_autofree char *cols = c1 > c0 ? g_strdup_printf("columns %'" G_GINT64_FORMAT "–%'" G_GINT64_FORMAT, c0 + 1, c1 + 1)
-                                  : g_strdup_printf("column %'" G_GINT64_FORMAT, c0 + 1);
-  g_autofree char *text = g_strdup_printf("%s, %s: %'u nonzero%s", rows, cols, n, n == 1 ? "" : "s");
+  g_autofree char *rows = r1 > r0 ? g_strdup_printf("Rows %s–%s", grp(r0 + 1), grp(r1 + 1))
+                                  : g_strdup_printf("Row %s", grp(r0 + 1));
+  g_autofree char *cols = c1 > c0 ? g_strdup_printf("columns %s–%s", grp(c0 + 1), grp(c1 + 1))
+                                  : g_strdup_printf("column %s", grp(c0 + 1));
+  g_autofree char *text = g_strdup_printf("%s, %s: %s nonzero%s", rows, cols, grp(n), n == 1 ? "" : "s");
   gtk_tooltip_set_text(tooltip, text);
   return TRUE;
 }

@@ -164,6 +164,33 @@ fr_report_format_si(double value, const char *unit)
 }
 
 char *
+fr_report_format_int_buf(gint64 value, char *buf, gsize size)
+{
+  char digits[32];
+  guint64 mag = value < 0 ? (guint64)(-(value + 1)) + 1 : (guint64)value;
+  int n = g_snprintf(digits, sizeof digits, "%" G_GUINT64_FORMAT, mag);
+  char out[48];
+  int o = 0;
+  if (value < 0)
+    out[o++] = '-';
+  for (int i = 0; i < n; i++) {
+    if (i > 0 && (n - i) % 3 == 0)
+      out[o++] = ',';
+    out[o++] = digits[i];
+  }
+  out[o] = '\0';
+  g_strlcpy(buf, out, size);
+  return buf;
+}
+
+char *
+fr_report_format_int(gint64 value)
+{
+  char buf[48];
+  return g_strdup(fr_report_format_int_buf(value, buf, sizeof buf));
+}
+
+char *
 fr_report_format_bytes(double bytes)
 {
   return fr_report_format_si(bytes, "B");

@@ -136,6 +136,10 @@ gboolean fr_report_stacked_bars_hit(cairo_t *cr, double width, double height, co
 
 /* Text helpers. "12.3 k", "4.56 M", "7.89 G" (SI, 3 significant digits) followed by unit. */
 char *fr_report_format_si(double value, const char *unit);
+/* An integer with thousands separators: "103,689", "-1,234,567" (always ",", whatever the locale). */
+char *fr_report_format_int(gint64 value);
+/* Writes the same into buf (at least 32 bytes); returns buf. */
+char *fr_report_format_int_buf(gint64 value, char *buf, gsize size);
 /* Bytes in SI units: "512 B", "1.23 MB", "4.56 GB". */
 char *fr_report_format_bytes(double bytes);
 /* A FrReportValueFormatFunc for byte counts. */

@@ -106,18 +106,24 @@ token_is(const char *b, const char *e, const char *word)
   return (size_t)(e - b) == n && g_ascii_strncasecmp(b, word, n) == 0;
 }
 
-/* A token quoted for a message: escaped (it may hold control bytes or invalid UTF-8) and shortened. */
+/* A token quoted for a message: shortened, with control bytes, NULs and non-ASCII bytes as \xHH
+ * (the message must stay readable and valid UTF-8 whatever the file holds). */
 static char *
 show(const char *b, const char *e)
 {
   enum { SHOWN = 32 };
-  size_t n = MIN((size_t)(e - b), (size_t)SHOWN);
-  char *raw = g_strndup(b, n); /* an embedded NUL just ends the shown part */
-  char *esc = g_strescape(raw, NULL);
-  char *out = g_strdup_printf("'%s%s'", esc, (size_t)(e - b) > SHOWN ? "..." : "");
-  g_free(raw);
-  g_free(esc);
-  return out;
+  GString *s = g_string_new("'");
+  for (const char *p = b; p < e && p < b + SHOWN; p++) {
+    guint8 c = (guint8)*p;
+    if (c == '\\' || c == '\'')
+      g_string_append_printf(s, "\\%c", c);
+    else if (c >= 0x20 && c < 0x7f)
+      g_string_append_c(s, (char)c);
+    else
+      g_string_append_printf(s, "\\x%02x", c);
+  }
+  g_string_append(s, e - b > SHOWN ? "...'" : "'");
+  return g_string_free(s, FALSE);
 }
 
 /* ---- numbers ----------------------------------------------------------------------------------- */
@@ -426,8 +432,8 @@ parse_size_line(Parser *P)
   if (need > memory_guard) {
     fail(P, FR_SPARSE_ERROR_TOO_LARGE, line,
          "a %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT " matrix with %" G_GINT64_FORMAT
-         " entries would need about %.1f GB, more than the memory guard of %.1f GB",
-         v[0], v[1], v[2], (double)need / 1e9, (double)memory_guard / 1e9);
+         " entries would need about %.1f GiB, more than the memory guard of %.1f GiB",
+         v[0], v[1], v[2], (double)need / 1073741824.0, (double)memory_guard / 1073741824.0);
     return FALSE;
   }
   P->data_pos = P->L.pos;
@@ -492,8 +498,9 @@ report_duplicate(Parser *P, FrCsr *mult, const int64_t *rows, const int64_t *col
       if (same_pair)
         fail(P, FORMAT_ERROR, lines[k],
              "entry (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ") and the entry on line %" G_GINT64_FORMAT
-             " are the same pair of a symmetric matrix (store only one triangle)",
-             rows[k] + 1, cols[k] + 1, lines[j]);
+             " are the same pair of a %s matrix (store only one triangle)",
+             rows[k] + 1, cols[k] + 1, lines[j],
+             P->info.symmetry == FR_MTX_SYMMETRIC ? "symmetric" : "skew-symmetric");
       else
         fail(P, FORMAT_ERROR, lines[k],
              "duplicate entry (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "), already given on line %" G_GINT64_FORMAT,
@@ -544,10 +551,6 @@ fr_mtx_parse(const char *text, size_t len, const char *label, FrMtxInfo *info_ou
     if (is_skippable(b, e))
       continue;
     const int64_t line = P.L.lineno;
-    if (n >= cap) { /* cannot happen (see `fit`); kept so that a mistake there cannot overflow */
-      fail(&P, FORMAT_ERROR, line, "more entry lines than the file size allows");
-      goto out;
-    }
     int64_t idx[2];
     for (int i = 0; i < 2; i++) {
       const char *what = i ? "column" : "row";
@@ -587,6 +590,10 @@ fr_mtx_parse(const char *text, size_t len, const char *label, FrMtxInfo *info_ou
            "diagonal entry (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ") in a skew-symmetric matrix (its diagonal is "
            "zero by definition)",
            idx[0], idx[1]);
+      goto out;
+    }
+    if (n >= cap) { /* cannot happen for a well-formed line (see `fit`); guards the arrays anyway */
+      fail(&P, FORMAT_ERROR, line, "more entry lines than the file size allows");
       goto out;
     }
     rows[n] = idx[0] - 1;
@@ -669,7 +676,8 @@ gunzip(const guint8 *in, size_t inlen, size_t *outlen, const char *label, GError
         if (len > memory_guard) {
           g_object_unref(z);
           g_set_error(error, FR_SPARSE_ERROR, FR_SPARSE_ERROR_TOO_LARGE,
-                      "%s: decompresses to more than the memory guard of %.1f GB", label, (double)memory_guard / 1e9);
+                      "%s: decompresses to more than the memory guard of %.1f GiB", label,
+                      (double)memory_guard / 1073741824.0);
           goto fail;
         }
         cap = MIN(cap * 2, (size_t)memory_guard + 1);

@@ -190,9 +190,12 @@ FrSpMat *fr_sp_mat_new(const FrSpRows *rows) {
 void fr_sp_mat_free(FrSpMat *m) {
   if (!m) return;
   for (int b = 0; b < m->nblocks; b++) {
+    g_free(m->blk[b].row);
     g_free(m->blk[b].rowptr);
-    g_free(m->blk[b].col);
-    g_free(m->blk[b].val);
+    if (!m->blk[b].borrowed) {
+      g_free(m->blk[b].col);
+      g_free(m->blk[b].val);
+    }
   }
   g_free(m->blk);
   g_free(m);
@@ -209,8 +212,11 @@ static void to_csr_block(void *ctx, int64_t b0, int64_t b1) {
   ToCsr *t = ctx;
   for (int64_t b = b0; b < b1; b++) {
     FrSpBlock *blk = &t->m->blk[b];
-    int64_t r0 = t->rows->start[b], r1 = t->rows->start[b + 1];
-    for (int64_t i = r0; i < r1; i++) t->c->rowptr[i + 1] = t->base[b] + (blk->rowptr ? blk->rowptr[i - r0 + 1] : 0);
+    int64_t r0 = t->rows->start[b], r1 = t->rows->start[b + 1], idx = 0, pos = 0;
+    for (int64_t i = r0; i < r1; i++) {
+      if (idx < blk->nr && blk->row[idx] == i) pos = blk->rowptr[++idx];
+      t->c->rowptr[i + 1] = t->base[b] + pos;
+    }
     if (blk->nnz) {
       memcpy(t->c->col + t->base[b], blk->col, (size_t)blk->nnz * sizeof(int32_t));
       memcpy(t->c->val + t->base[b], blk->val, (size_t)blk->nnz * sizeof(double));
@@ -218,9 +224,8 @@ static void to_csr_block(void *ctx, int64_t b0, int64_t b1) {
     g_free(blk->col);
     g_free(blk->val);
     g_free(blk->rowptr);
-    blk->col = NULL;
-    blk->val = NULL;
-    blk->rowptr = NULL;
+    g_free(blk->row);
+    memset(blk, 0, sizeof *blk);
   }
 }
 

@@ -65,11 +65,13 @@ static void os_block(void *vctx, int64_t b0, int64_t b1) {
   for (int64_t bi = b0; bi < b1; bi++) {
     int64_t r0 = c->rows->start[bi], r1 = c->rows->start[bi + 1];
     FrSpBlock *ob = &c->out->blk[bi];
-    ob->rowptr = g_new0(int64_t, r1 - r0 + 1);
-    int64_t cap = 0;
-    for (int64_t i = r0; i < r1; i++)
-      for (int64_t p = a->rowptr[i]; p < a->rowptr[i + 1]; p++) cap += b->rowptr[a->col[p] + 1] - b->rowptr[a->col[p]];
-    if (cap > ncols * (r1 - r0)) cap = ncols * (r1 - r0);
+    int64_t cap = 0, rows_cap = 0;
+    for (int64_t i = r0; i < r1; i++) {
+      int64_t w = 0;
+      for (int64_t p = a->rowptr[i]; p < a->rowptr[i + 1]; p++) w += b->rowptr[a->col[p] + 1] - b->rowptr[a->col[p]];
+      cap += MIN(w, ncols);
+      rows_cap += w > 0;
+    }
     if (cap == 0) continue;
     if (!mark) {
       mark = g_new(int32_t, ncols > 0 ? ncols : 1);
@@ -78,11 +80,14 @@ static void os_block(void *vctx, int64_t b0, int64_t b1) {
     }
     ob->col = g_try_new(int32_t, cap);
     ob->val = g_try_new(double, cap);
+    ob->row = g_new(int64_t, rows_cap);
+    ob->rowptr = g_new(int64_t, rows_cap + 1);
+    ob->rowptr[0] = 0;
     if (!ob->col || !ob->val) {
       g_atomic_int_set(&c->oom, 1);
       continue;
     }
-    int64_t o = 0;
+    int64_t o = 0, nr = 0;
     for (int64_t i = r0; i < r1; i++) {
       if (((i - r0) & 1023) == 1023 && fr_sp_cancelled(c->cancel)) break;
       int64_t start = o;
@@ -101,13 +106,16 @@ static void os_block(void *vctx, int64_t b0, int64_t b1) {
           }
         }
       }
+      if (o == start) continue;
       sort_i32(ob->col + start, o - start);
       for (int64_t t = start; t < o; t++) {
         ob->val[t] = acc[ob->col[t]];
         mark[ob->col[t]] = -1;
       }
-      ob->rowptr[i - r0 + 1] = o;
+      ob->row[nr] = i;
+      ob->rowptr[++nr] = o;
     }
+    ob->nr = nr;
     ob->nnz = o;
     if (o == 0) {
       g_free(ob->col);

@@ -103,38 +103,35 @@ void fr_sp_prefetch_run(const FrCsr *b, const FrSparchConfig *cfg, const int32_t
     return;
   }
 
-  /* expand requests into line accesses */
+  /* request q touches lines lo(q) .. hi(q); its accesses are numbered from req_first[q] */
+  #define LINE_LO(q) ((b->rowptr[requests[q]] * e) / L)
+  #define LINE_HI(q) ((b->rowptr[requests[q] + 1] * e - 1) / L)
+  #define ROW_EMPTY(q) (b->rowptr[requests[q] + 1] == b->rowptr[requests[q]])
+  int64_t n_lines = (b->nnz * e + L - 1) / L + 1;
+  int64_t *req_first = g_new(int64_t, n_requests + 1);
   int64_t n_acc = 0;
   for (int64_t q = 0; q < n_requests; q++) {
-    int64_t k = requests[q];
-    int64_t s = b->rowptr[k], t = b->rowptr[k + 1];
-    if (t > s) n_acc += (t * e - 1) / L - (s * e) / L + 1;
+    req_first[q] = n_acc;
+    if (!ROW_EMPTY(q)) n_acc += LINE_HI(q) - LINE_LO(q) + 1;
   }
-  int64_t n_lines = (b->nnz * e + L - 1) / L + 1;
-  int32_t *acc_line = g_new(int32_t, n_acc > 0 ? n_acc : 1);
-  int64_t *req_first = g_new(int64_t, n_requests + 1); /* first access of each request */
-  int64_t p = 0;
-  for (int64_t q = 0; q < n_requests; q++) {
-    req_first[q] = p;
-    int64_t k = requests[q];
-    int64_t s = b->rowptr[k], t = b->rowptr[k + 1];
-    if (t > s)
-      for (int64_t l = (s * e) / L; l <= (t * e - 1) / L; l++) acc_line[p++] = (int32_t)l;
-  }
-  req_first[n_requests] = p;
+  req_first[n_requests] = n_acc;
 
   gboolean use_min = cfg->prefetch == FR_SPARCH_PREFETCH_MIN;
-  /* next use of the same line, as a request index (MIN only) */
-  int64_t *next_req = NULL;
+  /* distance (in requests) to the next use of the same line; UINT32_MAX: none, or too far to matter */
+  uint32_t *next_d = NULL;
   if (use_min) {
-    next_req = g_new(int64_t, n_acc > 0 ? n_acc : 1);
+    next_d = g_new(uint32_t, n_acc > 0 ? n_acc : 1);
     int64_t *last = g_new(int64_t, n_lines);
     for (int64_t l = 0; l < n_lines; l++) last[l] = NEVER;
-    for (int64_t q = n_requests - 1; q >= 0; q--)
-      for (int64_t a = req_first[q + 1] - 1; a >= req_first[q]; a--) {
-        next_req[a] = last[acc_line[a]];
-        last[acc_line[a]] = q;
+    for (int64_t q = n_requests - 1; q >= 0; q--) {
+      if (ROW_EMPTY(q)) continue;
+      int64_t lo = LINE_LO(q), hi = LINE_HI(q);
+      for (int64_t l = lo; l <= hi; l++) {
+        int64_t nx = last[l];
+        next_d[req_first[q] + (l - lo)] = (nx == NEVER || nx - q >= UINT32_MAX) ? UINT32_MAX : (uint32_t)(nx - q);
+        last[l] = q;
       }
+    }
     g_free(last);
   }
 
@@ -155,18 +152,20 @@ void fr_sp_prefetch_run(const FrCsr *b, const FrSparchConfig *cfg, const int32_t
   for (int64_t q = 0; q < n_requests; q++) {
     ROUND_OF(q);
     /* lines whose next use is request q + W come into view now */
-    if (use_min && q + W < n_requests && W > 0)
-      for (int64_t a = req_first[q + W]; a < req_first[q + W + 1]; a++) {
-        int32_t line = acc_line[a];
-        if (h.pos[line] >= 0 && pending[line] == q + W) lh_update(&h, line, q + W);
-      }
-    int64_t hits = 0, misses = 0;
-    for (int64_t a = req_first[q]; a < req_first[q + 1]; a++) {
-      int32_t line = acc_line[a];
+    if (use_min && W > 0 && q + W < n_requests && !ROW_EMPTY(q + W)) {
+      int64_t lo = LINE_LO(q + W), hi = LINE_HI(q + W);
+      for (int64_t l = lo; l <= hi; l++)
+        if (h.pos[l] >= 0 && pending[l] == q + W) lh_update(&h, (int32_t)l, q + W);
+    }
+    if (ROW_EMPTY(q)) continue;
+    int64_t hits = 0, misses = 0, lo = LINE_LO(q), hi = LINE_HI(q);
+    for (int64_t l = lo; l <= hi; l++) {
+      int32_t line = (int32_t)l;
       int64_t key;
       if (use_min) {
-        int64_t nx = next_req[a];
-        key = (nx != NEVER && nx - q <= W) ? nx : OLD_BASE + (n_requests - q);
+        uint32_t d = next_d[req_first[q] + (l - lo)];
+        int64_t nx = d == UINT32_MAX ? NEVER : q + d;
+        key = (nx != NEVER && (int64_t)d <= W) ? nx : OLD_BASE + (n_requests - q);
         pending[line] = nx;
       } else {
         key = OLD_BASE + (n_requests - q);
@@ -194,7 +193,9 @@ void fr_sp_prefetch_run(const FrCsr *b, const FrSparchConfig *cfg, const int32_t
   g_free(h.pos);
   g_free(h.key);
   g_free(pending);
-  g_free(next_req);
-  g_free(acc_line);
+  g_free(next_d);
   g_free(req_first);
+  #undef LINE_LO
+  #undef LINE_HI
+  #undef ROW_EMPTY
 }

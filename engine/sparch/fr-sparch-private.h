@@ -5,12 +5,16 @@
 /* ---- matrices stored in row blocks (intermediates, outputs) ---- */
 
 /* Rows are split once per simulation into blocks of roughly equal work; an intermediate matrix keeps
- * one compact (col, val) array per block, so blocks fill in parallel without a counting pass. */
+ * one compact array per block holding only its non-empty rows, so blocks fill in parallel without a
+ * counting pass and a round costs O(its rows and elements), never O(all rows). */
 typedef struct {
-  int64_t *rowptr;   /* rows of the block + 1, local offsets */
+  int64_t nr;        /* non-empty rows */
+  int64_t *row;      /* nr: global row indices, ascending */
+  int64_t *rowptr;   /* nr + 1: offsets into col/val */
   int32_t *col;
   double *val;
   int64_t nnz;
+  gboolean borrowed; /* col/val point into an array owned elsewhere */
 } FrSpBlock;
 
 typedef struct {

@@ -44,11 +44,14 @@ typedef struct {
   int32_t *leaf_col;
   FrSpRows rows;
   FrSpCancel cancel;
-  /* per-round leaf table: entries of row i are tab[tab_rp[i] .. tab_rp[i+1]), in slot order */
-  int64_t *tab_rp, *tab_cur;
+  /* per-round leaf table: one entry per A element of the round's leaves, sorted by (row, slot);
+   * block b's entries are [tab_bstart[b], tab_bstart[b+1]) */
+  int64_t *tab_rp, *tab_cur;   /* nrows + 1: counting sort for dense rounds */
+  int64_t *tab_row;
   int32_t *tab_slot, *tab_k;
   double *tab_a;
   int64_t tab_cap;
+  int64_t *tab_bstart;
   GArray *requests;   /* int32 B rows in request order */
   FrSparchTrace *trace;
 } Sim;
@@ -63,6 +66,11 @@ typedef struct {
   int64_t layer_in[FR_SPARCH_MAX_LAYERS];
   int64_t *merger_in;   /* ways - 1 mergers, layer by layer */
   gboolean oom;
+  /* final round with the product kept: blocks write straight into one array at these offsets, which
+   * assemble_product() then closes up in place (no second copy of C) */
+  int32_t *pre_col;
+  double *pre_val;
+  int64_t *pre_base;
 } RoundCtx;
 
 /* ---- leaves ---- */
@@ -76,45 +84,90 @@ static void leaf_enumerate_count(Sim *s, int64_t leaf, int64_t *count) {
   }
 }
 
-static void leaf_enumerate_fill(Sim *s, int64_t leaf, int32_t slot) {
-  if (s->cfg->condense) {
-    for (int64_t t = 0; t < s->cnt_gt[leaf]; t++) {
-      int64_t i = s->row_order[t], idx = s->erp[i] + leaf, q = s->tab_cur[i]++;
-      s->tab_slot[q] = slot;
-      s->tab_k[q] = s->ecol[idx];
-      s->tab_a[q] = s->eval[idx];
-    }
-  } else {
-    int32_t k = s->leaf_col[leaf];
-    for (int64_t p = s->ccp[k]; p < s->ccp[k + 1]; p++) {
-      int64_t i = s->crow[p], q = s->tab_cur[i]++;
-      s->tab_slot[q] = slot;
-      s->tab_k[q] = k;
-      s->tab_a[q] = s->cval[p];
-    }
-  }
+/* Calls put(row, k, a) for every A element of the leaf. */
+#define LEAF_FOREACH(s, leaf, ...) \
+  do { \
+    if ((s)->cfg->condense) { \
+      for (int64_t t_ = 0; t_ < (s)->cnt_gt[leaf]; t_++) { \
+        int64_t row_ = (s)->row_order[t_], idx_ = (s)->erp[row_] + (leaf); \
+        int32_t k_ = (s)->ecol[idx_]; \
+        double a_ = (s)->eval[idx_]; \
+        __VA_ARGS__; \
+      } \
+    } else { \
+      int32_t k_ = (s)->leaf_col[leaf]; \
+      for (int64_t p_ = (s)->ccp[k_]; p_ < (s)->ccp[k_ + 1]; p_++) { \
+        int64_t row_ = (s)->crow[p_]; \
+        double a_ = (s)->cval[p_]; \
+        __VA_ARGS__; \
+      } \
+    } \
+  } while (0)
+
+typedef struct {
+  int64_t key;   /* row << 12 | slot */
+  int32_t k;
+  double a;
+} TabEntry;
+
+static int cmp_entry(const void *x, const void *y) {
+  int64_t a = ((const TabEntry *)x)->key, b = ((const TabEntry *)y)->key;
+  return (a > b) - (a < b);
 }
 
 /* Builds the leaf table of a round and appends its B-row requests. */
 static void build_table(Sim *s, const Slot *slots, int m) {
-  int64_t n = s->nrows;
-  memset(s->tab_rp, 0, (size_t)(n + 1) * sizeof(int64_t));
-  int64_t total = 0;
+  int64_t n = s->nrows, total = 0;
   for (int j = 0; j < m; j++)
-    if (slots[j].is_leaf) {
-      leaf_enumerate_count(s, slots[j].id, s->tab_rp);
-      total += s->leaf_elems[slots[j].id];
-    }
-  for (int64_t i = 0; i < n; i++) s->tab_rp[i + 1] += s->tab_rp[i];
+    if (slots[j].is_leaf) total += s->leaf_elems[slots[j].id];
   if (total > s->tab_cap) {
     s->tab_cap = MAX(total, s->tab_cap * 2);
+    s->tab_row = g_renew(int64_t, s->tab_row, s->tab_cap);
     s->tab_slot = g_renew(int32_t, s->tab_slot, s->tab_cap);
     s->tab_k = g_renew(int32_t, s->tab_k, s->tab_cap);
     s->tab_a = g_renew(double, s->tab_a, s->tab_cap);
   }
-  memcpy(s->tab_cur, s->tab_rp, (size_t)n * sizeof(int64_t));
-  for (int j = 0; j < m; j++)
-    if (slots[j].is_leaf) leaf_enumerate_fill(s, slots[j].id, j);
+  if (total * 8 >= n) {
+    /* dense round: counting sort by row (slots enumerated in order keep each row in slot order) */
+    memset(s->tab_rp, 0, (size_t)(n + 1) * sizeof(int64_t));
+    for (int j = 0; j < m; j++)
+      if (slots[j].is_leaf) leaf_enumerate_count(s, slots[j].id, s->tab_rp);
+    for (int64_t i = 0; i < n; i++) s->tab_rp[i + 1] += s->tab_rp[i];
+    memcpy(s->tab_cur, s->tab_rp, (size_t)n * sizeof(int64_t));
+    for (int j = 0; j < m; j++)
+      if (slots[j].is_leaf)
+        LEAF_FOREACH(s, slots[j].id, {
+          int64_t q = s->tab_cur[row_]++;
+          s->tab_row[q] = row_;
+          s->tab_slot[q] = j;
+          s->tab_k[q] = k_;
+          s->tab_a[q] = a_;
+        });
+  } else {
+    /* sparse round: sort the few entries instead of sweeping every row */
+    TabEntry *e = g_new(TabEntry, total > 0 ? total : 1);
+    int64_t q = 0;
+    for (int j = 0; j < m; j++)
+      if (slots[j].is_leaf) LEAF_FOREACH(s, slots[j].id, e[q++] = (TabEntry){row_ << 12 | j, k_, a_});
+    qsort(e, (size_t)total, sizeof *e, cmp_entry);
+    for (q = 0; q < total; q++) {
+      s->tab_row[q] = e[q].key >> 12;
+      s->tab_slot[q] = (int32_t)(e[q].key & 4095);
+      s->tab_k[q] = e[q].k;
+      s->tab_a[q] = e[q].a;
+    }
+    g_free(e);
+  }
+  /* block boundaries in the table */
+  for (int b = 0; b <= s->rows.nblocks; b++) {
+    int64_t r = s->rows.start[b], lo = 0, hi = total;
+    while (lo < hi) {
+      int64_t mid = (lo + hi) / 2;
+      if (s->tab_row[mid] < r) lo = mid + 1;
+      else hi = mid;
+    }
+    s->tab_bstart[b] = lo;
+  }
   /* the multiplier array asks for B rows by A row, then by input (slot) */
   if (s->cfg->condense) {
     g_array_append_vals(s->requests, s->tab_k, (guint)total);
@@ -124,31 +177,80 @@ static void build_table(Sim *s, const Slot *slots, int m) {
   }
 }
 
-/* ---- one row through the tree ---- */
+/* ---- rows of a round, in order ---- */
 
-static int gather_row(const RoundCtx *rc, int64_t i, int b, int64_t r0, Seg *cur, int *last_slot) {
+typedef struct {
+  int32_t pos;   /* position among the tree's leaves (the slot), then among each layer's mergers */
+  Seg s;
+} PSeg;
+
+typedef struct {
+  const Sim *s;
+  int64_t t, t1;          /* leaf table cursor */
+  int ni;
+  int32_t *islot;         /* intermediates: slot, block, cursor */
+  const FrSpBlock **ib;
+  int64_t *cur;
+} RowIter;
+
+static void row_iter_init(RowIter *it, const RoundCtx *rc, int b) {
   const Sim *s = rc->s;
-  int nonempty = 0;
-  for (int64_t t = s->tab_rp[i]; t < s->tab_rp[i + 1]; t++) {
-    int32_t k = s->tab_k[t], slot = s->tab_slot[t];
-    int64_t p = s->b->rowptr[k];
-    cur[slot] = (Seg){s->b->col + p, s->b->val + p, s->tab_a[t], s->b->rowptr[k + 1] - p};
-    nonempty++;
-    *last_slot = slot;
-  }
+  it->s = s;
+  it->t = s->tab_bstart[b];
+  it->t1 = s->tab_bstart[b + 1];
+  it->ni = 0;
+  it->islot = g_new(int32_t, rc->m + 1);
+  it->ib = g_new(const FrSpBlock *, rc->m + 1);
+  it->cur = g_new0(int64_t, rc->m + 1);
   for (int j = 0; j < rc->m; j++) {
     if (rc->slots[j].is_leaf) continue;
     const FrSpBlock *blk = &rc->slots[j].mat->blk[b];
-    if (!blk->nnz) continue;
-    int64_t li = i - r0, p = blk->rowptr[li], q = blk->rowptr[li + 1];
-    if (q > p) {
-      cur[j] = (Seg){blk->col + p, blk->val + p, 1.0, q - p};
-      nonempty++;
-      *last_slot = j;
-    }
+    if (blk->nr == 0) continue;
+    it->islot[it->ni] = j;
+    it->ib[it->ni++] = blk;
   }
-  return nonempty;
 }
+
+static void row_iter_clear(RowIter *it) {
+  g_free(it->islot);
+  g_free(it->ib);
+  g_free(it->cur);
+}
+
+/* The next row with any input: its segments sorted by slot. Returns how many (0: no more rows). */
+static int row_iter_next(RowIter *it, int64_t *row_out, PSeg *list, int64_t *total_out) {
+  const Sim *s = it->s;
+  int64_t row = INT64_MAX;
+  if (it->t < it->t1) row = s->tab_row[it->t];
+  for (int j = 0; j < it->ni; j++)
+    if (it->cur[j] < it->ib[j]->nr && it->ib[j]->row[it->cur[j]] < row) row = it->ib[j]->row[it->cur[j]];
+  if (row == INT64_MAX) return 0;
+  int n = 0, j = 0;
+  int64_t total = 0;
+  /* merge the leaf entries of the row (sorted by slot) with the intermediates (sorted by slot) */
+  for (;;) {
+    while (j < it->ni && !(it->cur[j] < it->ib[j]->nr && it->ib[j]->row[it->cur[j]] == row)) j++;
+    gboolean leaf_ok = it->t < it->t1 && s->tab_row[it->t] == row;
+    if (!leaf_ok && j >= it->ni) break;
+    if (leaf_ok && (j >= it->ni || s->tab_slot[it->t] < it->islot[j])) {
+      int32_t k = s->tab_k[it->t];
+      int64_t p = s->b->rowptr[k];
+      list[n++] = (PSeg){s->tab_slot[it->t], {s->b->col + p, s->b->val + p, s->tab_a[it->t], s->b->rowptr[k + 1] - p}};
+      it->t++;
+    } else {
+      const FrSpBlock *blk = it->ib[j];
+      int64_t c = it->cur[j]++, p = blk->rowptr[c];
+      list[n++] = (PSeg){it->islot[j], {blk->col + p, blk->val + p, 1.0, blk->rowptr[c + 1] - p}};
+      j++;
+    }
+    total += list[n - 1].s.n;
+  }
+  *row_out = row;
+  *total_out = total;
+  return n;
+}
+
+/* ---- one row through the tree ---- */
 
 static int64_t merge2(const Seg *x, const Seg *y, int32_t *restrict oc, double *restrict ov) {
   const int32_t *restrict ac = x->c, *restrict bc = y->c;
@@ -192,138 +294,205 @@ static int64_t copy_scaled(const Seg *x, int32_t *restrict oc, double *restrict 
 typedef struct {
   int32_t *col[FR_SPARCH_MAX_LAYERS];
   double *val[FR_SPARCH_MAX_LAYERS];
+  int64_t cap;
 } Scratch;
 
-/* Merges the row's segments pairwise, layer by layer, into (oc, ov); counts elements entering each
- * layer and each merger. */
-static int64_t tree_row(RoundCtx *rc, Seg *cur, int nonempty, int last_slot, const Scratch *sc, int32_t *oc,
-                        double *ov, int64_t *layer_in, int64_t *merger_in, int64_t row, FrSparchComparatorStep *cmp) {
-  const int L = rc->s->L, ways = rc->s->ways;
-  if (nonempty == 1) {
-    /* one input: it passes every layer unmerged */
-    int64_t n = cur[last_slot].n, moff = 0;
-    for (int l = 0; l < L; l++) {
-      layer_in[l] += n;
-      merger_in[moff + (last_slot >> (l + 1))] += n;
-      moff += ways >> (l + 1);
-    }
-    return copy_scaled(&cur[last_slot], oc, ov);
+static gboolean scratch_reserve(Scratch *sc, int layers, int64_t n) {
+  if (n <= sc->cap) return TRUE;
+  int64_t cap = MAX(n, sc->cap * 2);
+  for (int l = 0; l < layers; l++) {
+    int32_t *c = g_try_realloc(sc->col[l], (size_t)cap * sizeof(int32_t));
+    if (c) sc->col[l] = c;
+    double *v = g_try_realloc(sc->val[l], (size_t)cap * sizeof(double));
+    if (v) sc->val[l] = v;
+    if (!c || !v) return FALSE;
   }
+  sc->cap = cap;
+  return TRUE;
+}
+
+static void scratch_clear(Scratch *sc, int layers) {
+  for (int l = 0; l < layers; l++) {
+    g_free(sc->col[l]);
+    g_free(sc->val[l]);
+  }
+}
+
+/* Merges the row's segments (sorted by slot) pairwise, layer by layer, into (oc, ov): in layer l the
+ * merger at position p takes the inputs at positions 2p and 2p+1. Counts elements entering each
+ * layer and each merger. */
+static int64_t tree_row(RoundCtx *rc, PSeg *list, int n, const Scratch *sc, int32_t *oc, double *ov, int64_t *layer_in,
+                        int64_t *merger_in, int64_t row, FrSparchComparatorStep *cmp) {
+  const int L = rc->s->L, ways = rc->s->ways;
   int64_t moff = 0;
   for (int l = 0; l < L; l++) {
-    int nm = ways >> (l + 1);
     gboolean top = l == L - 1;
     int32_t *lc = top ? oc : sc->col[l];
     double *lv = top ? ov : sc->val[l];
     int64_t so = 0, sum = 0;
-    for (int q = 0; q < nm; q++) {
-      Seg x = cur[2 * q], y = cur[2 * q + 1];
-      int64_t in = x.n + y.n;
-      if (in == 0) {
-        cur[q].n = 0;
-        continue;
+    int o = 0;
+    for (int i = 0; i < n;) {
+      int32_t p = list[i].pos >> 1;
+      Seg out;
+      int64_t in;
+      if (i + 1 < n && (list[i + 1].pos >> 1) == p) {
+        const Seg *x = &list[i].s, *y = &list[i + 1].s;
+        in = x->n + y->n;
+        if (cmp) fr_sp_trace_offer_comparator(cmp, rc->s->cfg->merger_width, x->c, x->n, y->c, y->n, rc->round, l, row);
+        int64_t m = merge2(x, y, lc + so, lv + so);
+        out = (Seg){lc + so, lv + so, 1.0, m};
+        so += m;
+        i += 2;
+      } else {
+        out = list[i].s;
+        in = out.n;
+        if (top) {
+          copy_scaled(&out, lc, lv);
+          out = (Seg){lc, lv, 1.0, out.n};
+        }
+        i += 1;
       }
       sum += in;
-      merger_in[moff + q] += in;
-      if (x.n && y.n) {
-        if (cmp) fr_sp_trace_offer_comparator(cmp, rc->s->cfg->merger_width, x.c, x.n, y.c, y.n, rc->round, l, row);
-        int64_t n = merge2(&x, &y, lc + so, lv + so);
-        cur[q] = (Seg){lc + so, lv + so, 1.0, n};
-        so += n;
-      } else {
-        Seg z = x.n ? x : y;
-        if (top) {
-          copy_scaled(&z, lc, lv);
-          z = (Seg){lc, lv, 1.0, z.n};
-        }
-        cur[q] = z;
-      }
+      merger_in[moff + p] += in;
+      list[o++] = (PSeg){p, out};
     }
+    n = o;
     layer_in[l] += sum;
-    moff += nm;
+    moff += ways >> (l + 1);
   }
-  return cur[0].n;
+  return list[0].s.n;
 }
 
-static int64_t row_input_total(const RoundCtx *rc, int64_t i, int b, int64_t r0) {
+/* Upper bounds of a block's output: elements and rows. */
+static void block_caps(const RoundCtx *rc, int b, int64_t *cap, int64_t *rows_cap) {
   const Sim *s = rc->s;
-  int64_t tot = 0;
-  for (int64_t t = s->tab_rp[i]; t < s->tab_rp[i + 1]; t++) {
-    int32_t k = s->tab_k[t];
-    tot += s->b->rowptr[k + 1] - s->b->rowptr[k];
-  }
+  int64_t t0 = s->tab_bstart[b], t1 = s->tab_bstart[b + 1];
+  *cap = 0;
+  *rows_cap = t1 - t0;
+  for (int64_t t = t0; t < t1; t++) *cap += s->b->rowptr[s->tab_k[t] + 1] - s->b->rowptr[s->tab_k[t]];
   for (int j = 0; j < rc->m; j++) {
     if (rc->slots[j].is_leaf) continue;
     const FrSpBlock *blk = &rc->slots[j].mat->blk[b];
-    if (blk->nnz) tot += blk->rowptr[i - r0 + 1] - blk->rowptr[i - r0];
+    *cap += blk->nnz;
+    *rows_cap += blk->nr;
   }
-  return tot;
+}
+
+/* Closes up the final round's blocks inside the one array they were written to, and hands it to C. */
+static FrCsr *assemble_product(FrSpMat *m, const FrSpRows *rows, int64_t ncols, int32_t *col, double *val,
+                               GError **error) {
+  int64_t nnz = 0;
+  for (int b = 0; b < m->nblocks; b++) nnz += m->blk[b].nnz;
+  int64_t *rowptr = g_try_new(int64_t, rows->nrows + 1);
+  if (!rowptr) {
+    g_set_error(error, FR_SPARSE_ERROR, FR_SPARSE_ERROR_TOO_LARGE, "out of memory assembling the product");
+    return NULL;
+  }
+  rowptr[0] = 0;
+  int64_t off = 0;
+  for (int b = 0; b < m->nblocks; b++) {
+    FrSpBlock *blk = &m->blk[b];
+    if (blk->nnz && blk->col != col + off) {
+      memmove(col + off, blk->col, (size_t)blk->nnz * sizeof(int32_t));
+      memmove(val + off, blk->val, (size_t)blk->nnz * sizeof(double));
+    }
+    int64_t idx = 0, pos = 0;
+    for (int64_t i = rows->start[b]; i < rows->start[b + 1]; i++) {
+      if (idx < blk->nr && blk->row[idx] == i) pos = blk->rowptr[++idx];
+      rowptr[i + 1] = off + pos;
+    }
+    off += blk->nnz;
+    blk->col = NULL;
+    blk->val = NULL;
+    blk->borrowed = FALSE;
+  }
+  FrCsr *c = g_new0(FrCsr, 1);
+  c->nrows = rows->nrows;
+  c->ncols = ncols;
+  c->nnz = nnz;
+  c->rowptr = rowptr;
+  c->col = g_realloc(col, (size_t)MAX(nnz, 1) * sizeof(int32_t));
+  c->val = g_realloc(val, (size_t)MAX(nnz, 1) * sizeof(double));
+  return c;
 }
 
 static void process_block(RoundCtx *rc, int b) {
   Sim *s = rc->s;
   const int L = s->L, ways = s->ways;
-  int64_t r0 = s->rows.start[b], r1 = s->rows.start[b + 1], nr = r1 - r0;
   FrSpBlock *ob = &rc->out->blk[b];
-  ob->rowptr = g_new0(int64_t, nr + 1);
-  gboolean any_inter = FALSE;
-  for (int j = 0; j < rc->m; j++)
-    if (!rc->slots[j].is_leaf && rc->slots[j].mat->blk[b].nnz) any_inter = TRUE;
-  int64_t cap = 0, maxrow = 0;
-  for (int64_t i = r0; i < r1; i++) {
-    if (!any_inter && s->tab_rp[i] == s->tab_rp[i + 1]) continue;
-    int64_t t = row_input_total(rc, i, b, r0);
-    cap += t;
-    if (t > maxrow) maxrow = t;
+  RowIter it;
+  row_iter_init(&it, rc, b);
+  int64_t cap = 0, rows_cap = it.t1 - it.t;
+  for (int64_t t = it.t; t < it.t1; t++) cap += s->b->rowptr[s->tab_k[t] + 1] - s->b->rowptr[s->tab_k[t]];
+  for (int j = 0; j < it.ni; j++) {
+    cap += it.ib[j]->nnz;
+    rows_cap += it.ib[j]->nr;
   }
-  if (cap == 0) return;
-  ob->col = g_try_new(int32_t, cap);
-  ob->val = g_try_new(double, cap);
+  if (cap == 0) {
+    row_iter_clear(&it);
+    return;
+  }
+  if (rc->pre_col) {
+    ob->col = rc->pre_col + rc->pre_base[b];
+    ob->val = rc->pre_val + rc->pre_base[b];
+    ob->borrowed = TRUE;
+  } else {
+    ob->col = g_try_new(int32_t, cap);
+    ob->val = g_try_new(double, cap);
+  }
+  ob->row = g_try_new(int64_t, rows_cap);
+  ob->rowptr = g_try_new(int64_t, rows_cap + 1);
   Scratch sc = {0};
-  gboolean ok = ob->col && ob->val;
-  for (int l = 0; ok && l < L - 1; l++) {
-    sc.col[l] = g_try_new(int32_t, maxrow);
-    sc.val[l] = g_try_new(double, maxrow);
-    ok = sc.col[l] && sc.val[l];
-  }
-  Seg *cur = g_new(Seg, ways);
+  gboolean ok = ob->col && ob->val && ob->row && ob->rowptr;
+  PSeg *list = g_new(PSeg, ways);
   int64_t layer_in[FR_SPARCH_MAX_LAYERS] = {0};
   int64_t *merger_in = g_new0(int64_t, ways);
   FrSparchComparatorStep *cmp = (s->trace && b == 0) ? &s->trace->comparator : NULL;
-  int64_t o = 0;
-  for (int64_t i = r0; ok && i < r1; i++) {
-    ob->rowptr[i - r0] = o;
-    if (((i - r0) & 1023) == 1023 && fr_sp_cancelled(&s->cancel)) {
+  int64_t o = 0, nr = 0, row, total;
+  int n;
+  if (ok) ob->rowptr[0] = 0;
+  while (ok && (n = row_iter_next(&it, &row, list, &total)) > 0) {
+    if ((nr & 1023) == 1023 && fr_sp_cancelled(&s->cancel)) {
       ok = FALSE;
       break;
     }
-    if (!any_inter && s->tab_rp[i] == s->tab_rp[i + 1]) continue;
-    for (int q = 0; q < ways; q++) cur[q].n = 0;
-    int last = 0;
-    int ne = gather_row(rc, i, b, r0, cur, &last);
-    if (ne == 0) continue;
-    o += tree_row(rc, cur, ne, last, &sc, ob->col + o, ob->val + o, layer_in, merger_in, i, cmp);
+    if (!scratch_reserve(&sc, L - 1, total)) {
+      ok = FALSE;
+      break;
+    }
+    o += tree_row(rc, list, n, &sc, ob->col + o, ob->val + o, layer_in, merger_in, row, cmp);
+    ob->row[nr] = row;
+    ob->rowptr[++nr] = o;
   }
-  if (!ok) {
-    for (int64_t i = r0; i <= r1; i++) ob->rowptr[i - r0] = 0;
-    o = 0;
-  }
-  ob->rowptr[nr] = o;
+  if (!ok) o = nr = 0;
+  ob->nr = nr;
   ob->nnz = o;
   if (o == 0) {
-    g_free(ob->col);
-    g_free(ob->val);
+    if (!ob->borrowed) {
+      g_free(ob->col);
+      g_free(ob->val);
+    }
+    ob->borrowed = FALSE;
+    g_free(ob->row);
+    g_free(ob->rowptr);
     ob->col = NULL;
     ob->val = NULL;
-  } else if (o < cap) {
-    ob->col = g_renew(int32_t, ob->col, o);
-    ob->val = g_renew(double, ob->val, o);
+    ob->row = NULL;
+    ob->rowptr = NULL;
+    ob->nr = 0;
+  } else {
+    if (o < cap && !ob->borrowed) {
+      ob->col = g_renew(int32_t, ob->col, o);
+      ob->val = g_renew(double, ob->val, o);
+    }
+    if (nr < rows_cap) {
+      ob->row = g_renew(int64_t, ob->row, nr);
+      ob->rowptr = g_renew(int64_t, ob->rowptr, nr + 1);
+    }
   }
-  for (int l = 0; l < L - 1; l++) {
-    g_free(sc.col[l]);
-    g_free(sc.val[l]);
-  }
-  g_free(cur);
+  scratch_clear(&sc, L - 1);
+  row_iter_clear(&it);
+  g_free(list);
   g_mutex_lock(&rc->lock);
   if (!ok && !fr_sp_cancelled(&s->cancel)) rc->oom = TRUE;
   for (int l = 0; l < L; l++) rc->layer_in[l] += layer_in[l];
@@ -342,35 +511,35 @@ static void sample_fifo(RoundCtx *rc, int64_t elements_in, int64_t max_samples) 
   Sim *s = rc->s;
   int64_t budget = MAX(4096, MIN(max_samples * s->cfg->merger_width, 1 << 18));
   int64_t target = elements_in * 2 / 5, acc = 0;
-  Seg *cur = g_new(Seg, s->ways);
+  PSeg *list = g_new(PSeg, s->ways);
   FrSpFifoSample fs;
   fr_sp_fifo_sample_init(&fs, s->ways);
   for (int j = 0; j < rc->m; j++) fs.slot_is_leaf[j] = rc->slots[j].is_leaf;
   gboolean in_window = FALSE;
-  int64_t taken = 0;
+  int64_t taken = 0, row, total;
   for (int b = 0; b < s->rows.nblocks && taken < budget; b++) {
-    int64_t r0 = s->rows.start[b], r1 = s->rows.start[b + 1];
-    for (int64_t i = r0; i < r1 && taken < budget; i++) {
-      int64_t t = row_input_total(rc, i, b, r0);
+    RowIter it;
+    row_iter_init(&it, rc, b);
+    int n;
+    while (taken < budget && (n = row_iter_next(&it, &row, list, &total)) > 0) {
       if (!in_window) {
-        if (acc + t <= target || t == 0) {
-          acc += t;
+        if (acc + total <= target) {
+          acc += total;
           continue;
         }
         in_window = TRUE;
         fs.window_offset_elements = acc;
       }
-      for (int q = 0; q < s->ways; q++) cur[q].n = 0;
-      int last = 0;
-      gather_row(rc, i, b, r0, cur, &last);
-      for (int q = 0; q < s->ways; q++)
-        for (int64_t x = 0; x < cur[q].n; x++) fr_sp_fifo_sample_push(&fs, q, ((int64_t)i << 32) | (uint32_t)cur[q].c[x]);
-      taken += t;
+      for (int q = 0; q < n; q++)
+        for (int64_t x = 0; x < list[q].s.n; x++)
+          fr_sp_fifo_sample_push(&fs, list[q].pos, (row << 32) | (uint32_t)list[q].s.c[x]);
+      taken += total;
     }
+    row_iter_clear(&it);
   }
   if (taken > 0) fr_sp_trace_fifo_model(s->trace, s->cfg, &fs, rc->round, max_samples);
   fr_sp_fifo_sample_clear(&fs);
-  g_free(cur);
+  g_free(list);
 }
 
 /* ---- set-up ---- */
@@ -474,6 +643,7 @@ static gboolean sim_setup(Sim *s, GError **error) {
   }
   s->tab_rp = g_new0(int64_t, n + 1);
   s->tab_cur = g_new0(int64_t, n + 1);
+  s->tab_bstart = g_new0(int64_t, s->rows.nblocks + 1);
   s->requests = g_array_new(FALSE, FALSE, sizeof(int32_t));
   return TRUE;
 }
@@ -493,6 +663,8 @@ static void sim_clear(Sim *s) {
   fr_sp_rows_clear(&s->rows);
   g_free(s->tab_rp);
   g_free(s->tab_cur);
+  g_free(s->tab_row);
+  g_free(s->tab_bstart);
   g_free(s->tab_slot);
   g_free(s->tab_k);
   g_free(s->tab_a);
@@ -541,6 +713,8 @@ static FrSparchResult *sparch_simulate(const FrCsr *a, const FrCsr *b, const FrS
   Slot *slots = g_new0(Slot, ways);
   FrSpItem *items = g_new0(FrSpItem, ways);
   FrSpMat *final_mat = NULL;
+  int32_t *final_col = NULL;
+  double *final_val = NULL;
   gboolean failed = FALSE;
 
   for (int64_t r = 0; r < total_rounds; r++) {
@@ -584,7 +758,19 @@ static FrSparchResult *sparch_simulate(const FrCsr *a, const FrCsr *b, const FrS
     g_mutex_init(&rc.lock);
     rc.merger_in = g_new0(int64_t, ways);
     rc.out = fr_sp_mat_new(&s.rows);
-    fr_parallel_for(s.rows.nblocks, 1, round_blocks, &rc);
+    if (final && cfg->keep_product) {
+      rc.pre_base = g_new0(int64_t, s.rows.nblocks + 1);
+      for (int bb = 0; bb < s.rows.nblocks; bb++) {
+        int64_t cap, rcap;
+        block_caps(&rc, bb, &cap, &rcap);
+        rc.pre_base[bb + 1] = rc.pre_base[bb] + cap;
+      }
+      int64_t n = MAX(rc.pre_base[s.rows.nblocks], 1);
+      rc.pre_col = g_try_malloc_n((size_t)n, sizeof(int32_t));
+      rc.pre_val = g_try_malloc_n((size_t)n, sizeof(double));
+      if (!rc.pre_col || !rc.pre_val) rc.oom = TRUE;
+    }
+    if (!rc.oom) fr_parallel_for(s.rows.nblocks, 1, round_blocks, &rc);
     g_mutex_clear(&rc.lock);
     if (s.trace && n_fifo_rounds > 0 && !fr_sp_cancelled(&s.cancel) && !rc.oom) {
       /* sampled rounds spread evenly over the run, the final one included */
@@ -609,8 +795,14 @@ static FrSparchResult *sparch_simulate(const FrCsr *a, const FrCsr *b, const FrS
         fr_sp_mat_free(inter[slots[j].id]);
         inter[slots[j].id] = NULL;
       }
-    if (final) final_mat = rc.out;
-    else inter[r] = rc.out;
+    if (final) {
+      final_mat = rc.out;
+      final_col = rc.pre_col;
+      final_val = rc.pre_val;
+      g_free(rc.pre_base);
+    } else {
+      inter[r] = rc.out;
+    }
     if (cfg->huffman && !final) fr_sp_heap_push(&heap, (FrSpItem){out_nnz, -1 - r});
 
     /* schedule tree for the trace */
@@ -701,12 +893,17 @@ static FrSparchResult *sparch_simulate(const FrCsr *a, const FrCsr *b, const FrS
     /* the product */
     res->nnz_c = final_mat ? final_mat->nnz : 0;
     if (cfg->keep_product) {
-      if (final_mat) res->c = fr_sp_mat_to_csr(final_mat, &s.rows, b->ncols, error);
+      if (final_mat) {
+        res->c = assemble_product(final_mat, &s.rows, b->ncols, final_col, final_val, error);
+        if (res->c) final_col = NULL, final_val = NULL;
+      }
       else res->c = fr_csr_new(a->nrows, b->ncols, 0, error);
       if (!res->c) failed = TRUE;
     }
   }
   fr_sp_mat_free(final_mat);
+  g_free(final_col);
+  g_free(final_val);
   g_free(req_start);
   g_free(node_of_round);
   sim_clear(&s);

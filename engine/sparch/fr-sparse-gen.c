@@ -54,11 +54,11 @@ density_ok(GError **error, const char *what, double density)
 /* ---- argument checks (shared by the generators and fr_sparse_gen_describe) ----------------------- */
 
 static gboolean
-rmat_check(int scale, double edge_factor, double a, double b, double c, GError **error)
+rmat_check(int64_t scale, double edge_factor, double a, double b, double c, GError **error)
 {
   if (scale < 1 || scale > 28) {
     g_set_error(error, FR_SPARSE_ERROR, scale > 28 ? FR_SPARSE_ERROR_TOO_LARGE : FR_SPARSE_ERROR_INVALID,
-                "rmat: scale %d is not in 1..28", scale);
+                "rmat: scale %" G_GINT64_FORMAT " is not in 1..28 (2^28 nodes at most)", scale);
     return FALSE;
   }
   if (!(edge_factor > 0.0) || !isfinite(edge_factor)) {
@@ -496,9 +496,7 @@ spec_check(const GenSpec *g, GError **error)
 {
   switch (g->kind) {
   case GEN_RMAT:
-    if (g->scale < 1 || g->scale > 28) /* before narrowing to int */
-      return rmat_check(g->scale < 1 ? 0 : 29, g->edges, g->a, g->b, g->c, error);
-    return rmat_check((int)g->scale, g->edges, g->a, g->b, g->c, error);
+    return rmat_check(g->scale, g->edges, g->a, g->b, g->c, error);
   case GEN_STENCIL2D:
     return stencil_check(2, g->n, error);
   case GEN_STENCIL3D:
