@@ -194,9 +194,10 @@ sort_row(int32_t *col, double *val, int64_t d, int col_bytes, RowScratch *s)
 }
 
 /* A counting sort by row (one scatter pass), then each row sorted by column (see sort_row): linear
- * in nnz + nrows overall. Measured against two stable counting sorts (by column, then by row), this
- * is 1.5-7x faster on 40M triplets, since the second pass is cache-local instead of a second scatter
- * across the whole matrix. Duplicates end up adjacent and are merged last. */
+ * in nnz + nrows overall. On 40M triplets this measured 1.3x (column-major input) to 7x (row-major
+ * input) faster than two stable counting sorts (by column, then by row), because the second pass
+ * stays within a row instead of scattering across the whole matrix again. Duplicates end up
+ * adjacent and are merged last. */
 FrCsr *
 fr_csr_from_coo(int64_t nrows, int64_t ncols, int64_t nnz, const int64_t *rows, const int64_t *cols,
                 const double *vals, gboolean sum_duplicates, GError **error)

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""frontier-cli as a user drives it: exit codes, --json keys, errors on bad input (TAP output)."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+cli = sys.argv[1]
+data = os.environ.get("FR_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "data"))
+wiki = os.path.join(data, "matrices", "wiki-Vote.mtx.gz")
+p2p = os.path.join(data, "matrices", "p2p-Gnutella31.mtx.gz")
+results = []
+
+
+def run(*args):
+    p = subprocess.run([cli, *args], capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check(name, ok, detail=""):
+    results.append(ok)
+    print(f"{'ok' if ok else 'not ok'} {len(results)} - {name}{'' if ok else ' # ' + detail}")
+
+
+rc, out, err = run()
+check("no arguments is a usage error", rc == 2 and "Usage" in out, f"rc={rc}")
+rc, out, err = run("--help")
+check("--help lists the commands", rc == 0 and "sparch" in out and "classifier" in out)
+rc, out, err = run("frobnicate")
+check("unknown command", rc == 2 and "unknown command" in err)
+rc, out, err = run("sparch", "multiply", "--help")
+check("subcommand --help", rc == 0 and "--transpose-b" in out)
+
+rc, out, err = run("eval", "classifier", "--json")
+check("eval classifier --json", rc == 0 and json.loads(out)["test_accuracy"] >= 0.88, err)
+
+rc, out, err = run("sparch", "multiply", wiki, "--json")
+j = json.loads(out) if rc == 0 else {}
+check("sparch multiply A·A --json", rc == 0 and j.get("nnz") == 1831112 and j.get("multiplies") == 4542805
+      and "seconds" in j, err)
+rc, out, err = run("sparch", "multiply", p2p, "--transpose-b", "--json")
+check("sparch multiply A·Aᵀ", rc == 0 and json.loads(out)["nnz"] > 0, err)
+with tempfile.TemporaryDirectory() as d:
+    c = os.path.join(d, "c.mtx.gz")
+    rc, out, err = run("sparch", "multiply", wiki, "-o", c, "-q")
+    check("sparch multiply -o writes C", rc == 0 and os.path.getsize(c) > 1000, err)
+    bad = os.path.join(d, "bad.mtx")
+    with open(bad, "w") as f:
+        f.write("%%MatrixMarket matrix coordinate real general\n3 3 2\n1 1 1.0\n4 1 2.0\n")
+    rc, out, err = run("sparch", "multiply", bad)
+    check("a bad matrix file: clear error with the line number", rc == 1 and "line 4" in err, err)
+    rc, out, err = run("sparch", "multiply", wiki, p2p)
+    check("shape mismatch is refused", rc != 0 and err.strip() != "", err)
+    g = os.path.join(d, "g.mtx")
+    rc, out, err = run("sparch", "generate", "stencil2d:n=32", "-o", g, "--json")
+    check("sparch generate labels the matrix synthetic", rc == 0 and json.loads(out)["synthetic"] is True, err)
+    rc, out, err = run("sparch", "generate", "rmat:scale=99", "-o", g)
+    check("absurd generator size refused", rc != 0 and err.strip() != "", err)
+
+rc, out, err = run("sparch", "simulate", wiki, "--json", "-q")
+j = json.loads(out) if rc == 0 else {}
+keys = ["nnz", "multiplies", "seconds", "a_read", "b_read", "partial_write", "partial_read", "c_write", "total",
+        "cycles", "partial_matrices", "rounds"]
+check("sparch simulate --json has every key", rc == 0 and all(k in j for k in keys),
+      f"missing {[k for k in keys if k not in j]} {err}")
+check("DRAM categories add up", rc == 0 and sum(j[k] for k in keys[3:8]) == j["total"])
+rc, out, err = run("sparch", "simulate", wiki, "--arch", "outerspace", "--json", "-q")
+check("OuterSPACE writes every partial product", rc == 0 and json.loads(out)["partial_write"] ==
+      json.loads(out)["multiplies"] * 12, err)
+rc, out, err = run("sparch", "simulate", wiki, "--prefetch", "sometimes")
+check("unknown prefetch policy is a usage error", rc == 2, err)
+rc, out, err = run("sparch", "simulate", wiki, "--ways", "3")
+check("a 3-way merge tree is refused", rc == 2 and err.strip() != "", err)
+
+print(f"1..{len(results)}")
+sys.exit(0 if all(results) else 1)
