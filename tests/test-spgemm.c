@@ -292,6 +292,35 @@ test_hash_path(void)
   g_rand_free(r);
 }
 
+/* The generic and AVX2 variants of the flag scan and rank sort give the same as AVX-512. */
+static void
+test_isa_variants(void)
+{
+  GRand *r = g_rand_new_with_seed(17);
+  FrCsr *a = random_csr(r, 600, 600, 0.04, 0.05, VALS_UNIFORM);   /* dense-path rows */
+  FrCsr *w = random_csr(r, 600, 50000, 0.0006, 0.05, VALS_UNIFORM); /* list-path rows, rank sorts */
+  FrCsr *h = random_csr(r, 600, ((int64_t)1 << 22) + 7, 6.0 / (double)(1 << 22), 0.05, VALS_UNIFORM);
+  FrCsr *s = random_csr(r, 600, 600, 0.003, 0.0, VALS_UNIFORM);   /* 1-2 entries a row: rank sorts */
+  const FrSpgemmIsa isas[] = { FR_SPGEMM_ISA_GENERIC, FR_SPGEMM_ISA_AVX2, FR_SPGEMM_ISA_AVX512 };
+  for (guint q = 0; q < G_N_ELEMENTS(isas); q++) {
+    FrSpgemmIsa got = fr_spgemm_set_isa(isas[q]);
+    g_assert_cmpint(got, <=, isas[q]);
+    char *what = g_strdup_printf("ISA level %d (asked %d)", got, isas[q]);
+    check_product(a, a, what);
+    check_product(a, w, what);
+    check_product(a, h, what);
+    check_product(s, w, what);
+    check_product(s, h, what);
+    g_free(what);
+  }
+  g_assert_cmpint(fr_spgemm_set_isa(FR_SPGEMM_ISA_AUTO), >=, FR_SPGEMM_ISA_GENERIC);
+  fr_csr_free(a);
+  fr_csr_free(w);
+  fr_csr_free(h);
+  fr_csr_free(s);
+  g_rand_free(r);
+}
+
 /* ---- semantics ---------------------------------------------------------------------------------- */
 
 /* Cancellation leaves an explicit zero (structural product, like GraphBLAS; SciPy would drop it). */
@@ -557,6 +586,7 @@ main(int argc, char **argv)
   g_test_add_func("/spgemm/random-many", test_random_many);
   g_test_add_func("/spgemm/sort-paths", test_sort_paths);
   g_test_add_func("/spgemm/hash-path", test_hash_path);
+  g_test_add_func("/spgemm/isa-variants", test_isa_variants);
   g_test_add_func("/spgemm/explicit-zeros", test_explicit_zeros);
   g_test_add_func("/spgemm/errors", test_errors);
   g_test_add_func("/spgemm/memory-limit", test_memory_limit);

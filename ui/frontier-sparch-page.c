@@ -334,10 +334,10 @@ load_job(FrJob *job, gpointer data, GError **error)
                                            longest, empty);
   if (m->synthetic) {
     const char *desc = fr_sparse_gen_describe(t->spec);
-    m->detail = g_strdup_printf("%s, seed %" G_GUINT64_FORMAT ". %s", desc != NULL ? desc : "synthetic matrix",
+    m->detail = g_strdup_printf("%s, seed %" G_GUINT64_FORMAT ".\n%s", desc != NULL ? desc : "synthetic matrix",
                                 t->seed, shape);
   } else {
-    m->detail = g_strdup_printf("%s · %s", shape, t->path);
+    m->detail = g_strdup_printf("%s\n%s", shape, t->path);
   }
   t->result = m;
   fr_job_progress(job, 1.0, "loaded");
@@ -745,7 +745,8 @@ show_simulation(FrontierSparchPage *self, SimTask *t)
   } else {
     g_autofree char *hits = g_strdup_printf("%.1f %%", 100.0 * t->sp->prefetch_hits / lines);
     gtk_label_set_text(self->hits_label, hits);
-    g_autofree char *hits_detail = g_strdup_printf("SpArch, %s of %s lines", fr_sparch_prefetch_name(t->sp->config.prefetch),
+    g_autofree char *hits_detail = g_strdup_printf("SpArch, %s, of %s lines",
+                                                   t->sp->config.prefetch == FR_SPARCH_PREFETCH_LRU ? "LRU" : "MIN",
                                                    grp(lines));
     gtk_label_set_text(self->hits_detail, hits_detail);
   }
@@ -1308,7 +1309,7 @@ build_csv(FrontierSparchPage *self)
   static const double paper[FR_SPARCH_ABLATION_STEPS] = {
     NAN, NAN, FR_SPARCH_PAPER_CONDENSE_FACTOR, FR_SPARCH_PAPER_HUFFMAN_FACTOR, FR_SPARCH_PAPER_PREFETCH_FACTOR,
   };
-  g_autofree char *prod = product_label(t);
+  const char *prod = t->transpose_b ? "A*A^T" : "A*A";
   for (int k = 0; k < n; k++) {
     const FrSparchResult *r = rows[k];
     guint row = fr_report_table_add_row(table);

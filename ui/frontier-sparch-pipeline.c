@@ -524,8 +524,8 @@ draw_schedule(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
     if (nd->round < 0) {
       int32_t pr = nd->parent >= 0 && nd->parent < self->n_nodes ? t->nodes[nd->parent].round : G_MAXINT32;
       const GdkRGBA *col = pr <= cur_round ? &p->accent : &p->fg;
-      set_rgba(cr, col, pr <= cur_round ? 0.8 : 0.3);
-      cairo_arc(cr, x, y, 1.6, 0, 2 * G_PI);
+      set_rgba(cr, col, pr <= cur_round ? 0.8 : 0.15);
+      cairo_arc(cr, x, y, pr <= cur_round ? 1.6 : 1.2, 0, 2 * G_PI);
       cairo_fill(cr);
       continue;
     }

@@ -159,7 +159,7 @@ build_image(FrontierSparchSpy *self)
         out[j] = 0;
         continue;
       }
-      double a = 0.28 + 0.72 * log1p((double)c) / lmax;
+      double a = (dark ? 0.4 : 0.28) + (dark ? 0.6 : 0.72) * log1p((double)c) / lmax;
       guint32 A = (guint32)lround(a * 255);
       guint32 R = (guint32)lround(r * a * 255), G = (guint32)lround(g * a * 255), B = (guint32)lround(b * a * 255);
       out[j] = (A << 24) | (R << 16) | (G << 8) | B;
@@ -201,6 +201,15 @@ frontier_sparch_spy_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
   gtk_style_context_get_color(gtk_widget_get_style_context(widget), &fg);
 
   if (self->data == NULL) {
+    /* An empty square where the plot will be. */
+    double side = MIN(width, height) - 2 * PAD;
+    GskRoundedRect outline;
+    gsk_rounded_rect_init_from_rect(&outline, &GRAPHENE_RECT_INIT((width - side) / 2, (height - side) / 2, side, side), 6);
+    GdkRGBA frame = fg;
+    frame.alpha *= 0.15;
+    const GdkRGBA colors[4] = { frame, frame, frame, frame };
+    const float widths[4] = { 1, 1, 1, 1 };
+    gtk_snapshot_append_border(snapshot, &outline, widths, colors);
     PangoLayout *layout = gtk_widget_create_pango_layout(widget, self->placeholder != NULL ? self->placeholder : "");
     pango_layout_set_width(layout, (int)((width - 4 * PAD) * PANGO_SCALE));
     pango_layout_set_alignment(layout, PANGO_ALIGN_CENTER);

@@ -363,19 +363,47 @@ static int64_t tree_row(RoundCtx *rc, PSeg *list, int n, const Scratch *sc, int3
   return list[0].s.n;
 }
 
-/* Upper bounds of a block's output: elements and rows. */
-static void block_caps(const RoundCtx *rc, int b, int64_t *cap, int64_t *rows_cap) {
-  const Sim *s = rc->s;
-  int64_t t0 = s->tab_bstart[b], t1 = s->tab_bstart[b + 1];
-  *cap = 0;
-  *rows_cap = t1 - t0;
-  for (int64_t t = t0; t < t1; t++) *cap += s->b->rowptr[s->tab_k[t] + 1] - s->b->rowptr[s->tab_k[t]];
-  for (int j = 0; j < rc->m; j++) {
-    if (rc->slots[j].is_leaf) continue;
-    const FrSpBlock *blk = &rc->slots[j].mat->blk[b];
-    *cap += blk->nnz;
-    *rows_cap += blk->nr;
+/* The exact output size of a block (distinct columns per row), for the final round: C's arrays are
+ * then allocated once, exactly, and every block writes its part in place. */
+typedef struct {
+  RoundCtx *rc;
+  int64_t *nnz;
+} CountCtx;
+
+static void count_blocks(void *vctx, int64_t b0, int64_t b1) {
+  CountCtx *cc = vctx;
+  const Sim *s = cc->rc->s;
+  int32_t *mark = g_new0(int32_t, s->ncols > 0 ? s->ncols : 1);
+  PSeg *list = g_new(PSeg, s->ways);
+  int32_t stamp = 0; /* never reset between blocks: marks of an earlier block must not match */
+  for (int64_t b = b0; b < b1; b++) {
+    RowIter it;
+    row_iter_init(&it, cc->rc, (int)b);
+    int64_t row, total, nnz = 0;
+    int n;
+    while ((n = row_iter_next(&it, &row, list, &total)) > 0) {
+      if (++stamp == G_MAXINT32) {
+        memset(mark, 0, (size_t)s->ncols * sizeof(int32_t));
+        stamp = 1;
+      }
+      if (n == 1) {
+        nnz += total;
+        continue;
+      }
+      for (int q = 0; q < n; q++)
+        for (int64_t x = 0; x < list[q].s.n; x++) {
+          int32_t c = list[q].s.c[x];
+          if (mark[c] != stamp) {
+            mark[c] = stamp;
+            nnz++;
+          }
+        }
+    }
+    row_iter_clear(&it);
+    cc->nnz[b] = nnz;
   }
+  g_free(list);
+  g_free(mark);
 }
 
 /* Closes up the final round's blocks inside the one array they were written to, and hands it to C. */
@@ -465,6 +493,13 @@ static void process_block(RoundCtx *rc, int b) {
     ob->rowptr[++nr] = o;
   }
   if (!ok) o = nr = 0;
+  if (ok && ob->borrowed && o != rc->pre_base[b + 1] - rc->pre_base[b]) {
+    /* cannot happen: the count is the number of distinct columns the merge produces */
+    g_critical("fr_sparch: block %d wrote %" G_GINT64_FORMAT " elements, %" G_GINT64_FORMAT " counted", b, o,
+               rc->pre_base[b + 1] - rc->pre_base[b]);
+    ok = FALSE;
+    o = nr = 0;
+  }
   ob->nr = nr;
   ob->nnz = o;
   if (o == 0) {
@@ -760,11 +795,9 @@ static FrSparchResult *sparch_simulate(const FrCsr *a, const FrCsr *b, const FrS
     rc.out = fr_sp_mat_new(&s.rows);
     if (final && cfg->keep_product) {
       rc.pre_base = g_new0(int64_t, s.rows.nblocks + 1);
-      for (int bb = 0; bb < s.rows.nblocks; bb++) {
-        int64_t cap, rcap;
-        block_caps(&rc, bb, &cap, &rcap);
-        rc.pre_base[bb + 1] = rc.pre_base[bb] + cap;
-      }
+      CountCtx cc = {&rc, rc.pre_base + 1};
+      fr_parallel_for(s.rows.nblocks, 1, count_blocks, &cc);
+      for (int bb = 0; bb < s.rows.nblocks; bb++) rc.pre_base[bb + 1] += rc.pre_base[bb];
       int64_t n = MAX(rc.pre_base[s.rows.nblocks], 1);
       rc.pre_col = g_try_malloc_n((size_t)n, sizeof(int32_t));
       rc.pre_val = g_try_malloc_n((size_t)n, sizeof(double));

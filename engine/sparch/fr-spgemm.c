@@ -171,14 +171,40 @@ scan_avx2(uint8_t *flag, double *acc, int64_t lo, int64_t hi, int32_t *oc, doubl
 }
 #endif
 
-static ScanFn
-pick_scan(void)
+static int isa_override = FR_SPGEMM_ISA_AUTO;
+static int isa_level(void);
+
+FrSpgemmIsa
+fr_spgemm_set_isa(FrSpgemmIsa isa)
 {
+  __atomic_store_n(&isa_override, (int)isa, __ATOMIC_RELAXED);
+  return (FrSpgemmIsa)isa_level();
+}
+
+/* The widest vector code to use: the CPU's, or less if fr_spgemm_set_isa asked. */
+static int
+isa_level(void)
+{
+  int level = FR_SPGEMM_ISA_GENERIC;
 #ifdef FR_HAVE_X86_SCAN
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("bmi2"))
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2"))
+    level = FR_SPGEMM_ISA_AVX2;
+  if (level == FR_SPGEMM_ISA_AVX2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("popcnt"))
+    level = FR_SPGEMM_ISA_AVX512;
+#endif
+  int want = __atomic_load_n(&isa_override, __ATOMIC_RELAXED);
+  return want >= 0 ? MIN(level, want) : level;
+}
+
+static ScanFn
+pick_scan(int level)
+{
+#ifdef FR_HAVE_X86_SCAN
+  if (level >= 2)
     return scan_avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2"))
+  if (level >= 1)
     return scan_avx2;
 #endif
   return scan_generic;
@@ -245,11 +271,10 @@ rank_sort_avx512(const int32_t *in, const double *vin, int32_t *out, double *vou
 #endif
 
 static RankFn
-pick_rank(void)
+pick_rank(int level)
 {
 #ifdef FR_HAVE_X86_SCAN
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+  if (level >= 2)
     return rank_sort_avx512;
 #endif
   return rank_sort_generic;
@@ -322,25 +347,10 @@ sort_cols(RankFn rank, int32_t *a, int32_t *tmp, int64_t n, int32_t lo, int32_t 
   return tmp;
 }
 
-/* Pairs (column, value), for the hash accumulator. */
+/* LSD radix sort of pairs (column, value), 8 bits a pass, for the hash accumulator's long rows. */
 static void
 sort_pairs(int32_t *k, double *v, int32_t *tk, double *tv, int64_t n, int32_t lo, int32_t hi)
 {
-  if (n <= SMALL_SORT) {
-    for (int64_t q = 1; q < n; q++) {
-      int32_t x = k[q];
-      double y = v[q];
-      int64_t r = q;
-      while (r > 0 && k[r - 1] > x) {
-        k[r] = k[r - 1];
-        v[r] = v[r - 1];
-        r--;
-      }
-      k[r] = x;
-      v[r] = y;
-    }
-    return;
-  }
   uint32_t span = (uint32_t)(hi - lo);
   int bits = span ? 32 - __builtin_clz(span) : 0;
   int32_t *sk = k, *dk = tk;
@@ -393,6 +403,9 @@ typedef struct {
   int64_t temp_cap;    /* entries in each thread's part buffer */
   int64_t max_row_ub;
   int64_t hash_cap;    /* slots of each thread's hash table (0: none) */
+  int64_t *slot_lower; /* per thread of pass 1: a lower bound on its rows' nonzeros */
+  int64_t counted;     /* atomic: nonzeros counted by the exact pass so far */
+  int64_t max_entries; /* nonzeros the memory limit allows */
   int32_t *ccol;
   double *cval;
   gint failed;         /* a thread could not get its scratch memory */
@@ -652,27 +665,31 @@ analyse_slot(Spgemm *g, int slot)
   const FrCsr *A = g->a, *B = g->b;
   const int64_t *arp = A->rowptr, *brp = B->rowptr;
   const int32_t *acol = A->col, *bcol = B->col;
+  int64_t lower = 0; /* a lower bound on nnz(C): each row has at least its longest B row */
   for (;;) {
     int64_t blk = __atomic_fetch_add(&g->next_item, 1, __ATOMIC_RELAXED);
     if (blk >= g->nblocks)
       break;
     int64_t r0 = blk * ROW_BLOCK, r1 = MIN(r0 + ROW_BLOCK, g->nrows);
     for (int64_t i = r0; i < r1; i++) {
-      int64_t f = 0;
+      int64_t f = 0, longest = 0;
       int32_t lo = G_MAXINT32, hi = -1;
       for (int64_t pa = arp[i]; pa < arp[i + 1]; pa++) {
         int32_t k = acol[pa];
         int64_t pb0 = brp[k], pb1 = brp[k + 1];
         if (pb0 < pb1) {
           f += pb1 - pb0;
+          longest = MAX(longest, pb1 - pb0);
           lo = MIN(lo, bcol[pb0]);
           hi = MAX(hi, bcol[pb1 - 1]);
         }
       }
       g->rflops[i] = f;
       g->crowptr[i + 1] = f ? MIN(f, (int64_t)hi - lo + 1) : 0;
+      lower = sat_add(lower, longest);
     }
   }
+  g->slot_lower[slot] = lower;
 }
 
 /* Optional pass 2 (when the bound is too big to reserve): exact counts into crowptr[i + 1]. */
@@ -688,9 +705,16 @@ count_slot(Spgemm *g, int slot)
     int64_t blk = __atomic_fetch_add(&g->next_item, 1, __ATOMIC_RELAXED);
     if (blk >= g->nblocks)
       break;
-    int64_t r0 = blk * ROW_BLOCK, r1 = MIN(r0 + ROW_BLOCK, g->nrows);
-    for (int64_t i = r0; i < r1; i++)
-      g->crowptr[i + 1] = compute_row(g, &s, i, s.tcol, s.tval);
+    int64_t r0 = blk * ROW_BLOCK, r1 = MIN(r0 + ROW_BLOCK, g->nrows), sum = 0;
+    for (int64_t i = r0; i < r1; i++) {
+      int64_t n = compute_row(g, &s, i, s.tcol, s.tval);
+      g->crowptr[i + 1] = n;
+      sum += n;
+      if ((i & 63) == 63 && __atomic_load_n(&g->counted, __ATOMIC_RELAXED) + sum > g->max_entries)
+        break; /* over the limit whatever the rest holds: stop everyone */
+    }
+    if (__atomic_add_fetch(&g->counted, sum, __ATOMIC_RELAXED) > g->max_entries)
+      __atomic_store_n(&g->next_item, g->nblocks, __ATOMIC_RELAXED);
   }
   scratch_free(&s);
 }
@@ -804,8 +828,9 @@ fr_spgemm(const FrCsr *a, const FrCsr *b, int threads, FrSpgemmStats *stats, GEr
   g.nrows = a->nrows;
   g.ncols = b->ncols;
   g.dense_ok = g.ncols <= DENSE_MAX_COLS;
-  g.scan = pick_scan();
-  g.rank = pick_rank();
+  int level = isa_level();
+  g.scan = pick_scan(level);
+  g.rank = pick_rank(level);
   int64_t limit = fr_spgemm_get_memory_limit();
   int64_t rowptr_bytes = sat_mul(g.nrows + 1, sizeof(int64_t));
   FrCsr *c = NULL;
@@ -835,7 +860,21 @@ fr_spgemm(const FrCsr *a, const FrCsr *b, int threads, FrSpgemmStats *stats, GEr
   g.nblocks = (g.nrows + ROW_BLOCK - 1) / ROW_BLOCK;
   int64_t scan_work = a->nnz + g.nrows;
   g.nslots = scan_work < SERIAL_WORK ? 1 : (int)MIN((int64_t)want, g.nblocks);
+  g.slot_lower = g_new0(int64_t, MAX(g.nslots, 1));
   run_slots(&g, g.nslots, analyse_slot);
+  int64_t lower = 0;
+  for (int q = 0; q < g.nslots; q++)
+    lower = sat_add(lower, g.slot_lower[q]);
+  g_free(g.slot_lower);
+  g.slot_lower = NULL;
+  g.max_entries = (limit - rowptr_bytes) / 12;
+  if (lower > g.max_entries) {
+    g_set_error(error, FR_SPARSE_ERROR, FR_SPARSE_ERROR_TOO_LARGE,
+                "the product would have at least %" G_GINT64_FORMAT " nonzeros, beyond the memory limit of %"
+                G_GINT64_FORMAT " bytes",
+                lower, limit);
+    goto fail;
+  }
 
   int64_t total_flops = 0, total_ub = 0, total_cost = 0;
   for (int64_t i = 0; i < g.nrows; i++) {
@@ -865,11 +904,12 @@ fr_spgemm(const FrCsr *a, const FrCsr *b, int threads, FrSpgemmStats *stats, GEr
     reserve = 0;
     for (int64_t i = 0; i < g.nrows; i++)
       reserve = sat_add(reserve, g.crowptr[i + 1]);
-    if (sat_add(sat_mul(reserve, 12), rowptr_bytes) > limit) {
+    if (g.counted > g.max_entries || sat_add(sat_mul(reserve, 12), rowptr_bytes) > limit) {
+      reserve = MAX(reserve, g.counted);
       g_set_error(error, FR_SPARSE_ERROR, FR_SPARSE_ERROR_TOO_LARGE,
-                  "the product would have %" G_GINT64_FORMAT " nonzeros, beyond the memory limit of %" G_GINT64_FORMAT
+                  "the product would have %s%" G_GINT64_FORMAT " nonzeros, beyond the memory limit of %" G_GINT64_FORMAT
                   " bytes",
-                  reserve, limit);
+                  g.counted > g.max_entries ? "more than " : "", reserve, limit);
       goto fail;
     }
   }

@@ -47,4 +47,16 @@ int64_t fr_spgemm_count_multiplies(const FrCsr *a, const FrCsr *b);
 void fr_spgemm_set_memory_limit(int64_t bytes);
 int64_t fr_spgemm_get_memory_limit(void);
 
+/* For tests and diagnostics: the widest vector code the kernels may use (the flag scans and the rank
+ * sort have generic, AVX2 and AVX-512BW variants, picked at run time from what the CPU has). AUTO, the
+ * default, is the CPU's best; a wider level than the CPU has is lowered to it. Results are identical
+ * whatever the level. Process-wide; returns the level now in effect. */
+typedef enum {
+  FR_SPGEMM_ISA_AUTO = -1,
+  FR_SPGEMM_ISA_GENERIC = 0,
+  FR_SPGEMM_ISA_AVX2 = 1,
+  FR_SPGEMM_ISA_AVX512 = 2,
+} FrSpgemmIsa;
+FrSpgemmIsa fr_spgemm_set_isa(FrSpgemmIsa isa);
+
 G_END_DECLS
