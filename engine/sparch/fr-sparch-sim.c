@@ -885,6 +885,9 @@ static FrSparchResult *sparch_simulate(const FrCsr *a, const FrCsr *b, const FrS
   if (!failed) {
     /* the row prefetcher over the whole request sequence */
     int64_t nreq = s.requests->len;
+    if (job)
+      fr_job_progress(job, p0 + (p1 - p0) * 0.96, "row prefetcher (%s): %" G_GINT64_FORMAT " B-row requests",
+                      fr_sparch_prefetch_name(cfg->prefetch), nreq);
     res->prefetch_requests = nreq;
     if (s.trace) {
       FrSparchTrace *t = s.trace;

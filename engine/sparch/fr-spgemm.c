@@ -49,6 +49,7 @@
 #define SMALL_SORT 32               /* bucket sizes that the insertion pass handles */
 #define RANK_SORT 64                /* rank sort up to this many entries */
 #define PAD 64                      /* slack entries after every buffer (branch-free appends) */
+#define NBUF 3                      /* part buffers per thread (parts computed ahead of their place) */
 #define PF_FAR 32                   /* prefetch distances, in A entries */
 #define PF_NEAR 12
 #define SERIAL_WORK 65536           /* below this many multiplies + rows, one thread */
@@ -418,8 +419,8 @@ typedef struct {
   double *hval;
   int32_t *aux;    /* max_row_ub + PAD: sort scratch, hash slot list */
   double *auxv;
-  int32_t *tcol;   /* temp_cap + PAD: the part's output */
-  double *tval;
+  int32_t *tcol[NBUF]; /* temp_cap + PAD each: parts' outputs waiting to be copied to C */
+  double *tval[NBUF];
 } Scratch;
 
 static void
@@ -431,13 +432,15 @@ scratch_free(Scratch *s)
   g_free(s->hval);
   g_free(s->aux);
   g_free(s->auxv);
-  g_free(s->tcol);
-  g_free(s->tval);
+  for (int q = 0; q < NBUF; q++) {
+    g_free(s->tcol[q]);
+    g_free(s->tval[q]);
+  }
   memset(s, 0, sizeof *s);
 }
 
 static gboolean
-scratch_init(const Spgemm *g, Scratch *s)
+scratch_init(const Spgemm *g, Scratch *s, int nbuf)
 {
   memset(s, 0, sizeof *s);
   size_t n = (size_t)MAX(g->ncols, 1);
@@ -459,9 +462,13 @@ scratch_init(const Spgemm *g, Scratch *s)
     memset(s->hkey, 0xff, (size_t)g->hash_cap * sizeof(int32_t));
   }
   s->aux = g_try_malloc((size_t)(g->max_row_ub + PAD) * sizeof(int32_t));
-  s->tcol = g_try_malloc((size_t)(g->temp_cap + PAD) * sizeof(int32_t));
-  s->tval = g_try_malloc((size_t)(g->temp_cap + PAD) * sizeof(double));
-  if (!s->aux || !s->tcol || !s->tval)
+  for (int q = 0; q < nbuf; q++) {
+    s->tcol[q] = g_try_malloc((size_t)(g->temp_cap + PAD) * sizeof(int32_t));
+    s->tval[q] = g_try_malloc((size_t)(g->temp_cap + PAD) * sizeof(double));
+    if (!s->tcol[q] || !s->tval[q])
+      goto fail;
+  }
+  if (!s->aux)
     goto fail;
   if (g->hash_cap > 0) {
     s->auxv = g_try_malloc((size_t)(g->max_row_ub + PAD) * sizeof(double));
@@ -697,7 +704,7 @@ static void
 count_slot(Spgemm *g, int slot)
 {
   Scratch s;
-  if (!scratch_init(g, &s)) {
+  if (!scratch_init(g, &s, 1)) {
     g_atomic_int_set(&g->failed, 1);
     return;
   }
@@ -707,7 +714,7 @@ count_slot(Spgemm *g, int slot)
       break;
     int64_t r0 = blk * ROW_BLOCK, r1 = MIN(r0 + ROW_BLOCK, g->nrows), sum = 0;
     for (int64_t i = r0; i < r1; i++) {
-      int64_t n = compute_row(g, &s, i, s.tcol, s.tval);
+      int64_t n = compute_row(g, &s, i, s.tcol[0], s.tval[0]);
       g->crowptr[i + 1] = n;
       sum += n;
       if ((i & 63) == 63 && __atomic_load_n(&g->counted, __ATOMIC_RELAXED) + sum > g->max_entries)
@@ -742,27 +749,65 @@ wait_prefix(Spgemm *g, int64_t p)
   }
 }
 
-/* Pass 3: parts in order; each part's rows into the thread's buffer, then out to C. */
+/* Pass 3: parts in order; each part's rows into one of the thread's NBUF buffers, then out to C once
+ * the part before it is placed. A part that cannot be placed yet waits in its buffer while the thread
+ * computes the next one; the thread only spins when all its buffers are waiting. */
+typedef struct {
+  int64_t part, n;
+  int buf;
+} Pending;
+
+static gboolean
+flush_oldest(Spgemm *g, Scratch *s, Pending *q, gboolean wait)
+{
+  int64_t p = q->part, off = 0;
+  if (p > 0) {
+    off = __atomic_load_n(&g->prefix[p - 1], __ATOMIC_ACQUIRE);
+    if (off < 0) {
+      if (!wait)
+        return FALSE;
+      off = wait_prefix(g, p - 1);
+    }
+  }
+  __atomic_store_n(&g->prefix[p], off + q->n, __ATOMIC_RELEASE);
+  memcpy(g->ccol + off, s->tcol[q->buf], (size_t)q->n * sizeof(int32_t));
+  memcpy(g->cval + off, s->tval[q->buf], (size_t)q->n * sizeof(double));
+  for (int64_t i = g->part_row[p], r1 = g->part_row[p + 1]; i < r1; i++)
+    g->crowptr[i + 1] += off;
+  return TRUE;
+}
+
 static void
 numeric_slot(Spgemm *g, int slot)
 {
   Scratch s;
-  if (!scratch_init(g, &s)) {
+  int nbuf = g->nslots > 1 ? NBUF : 1;
+  if (!scratch_init(g, &s, nbuf)) {
     g_atomic_int_set(&g->failed, 1);
     return;
   }
+  Pending pend[NBUF];
+  int head = 0, npend = 0; /* FIFO of parts waiting for their place */
+  const int64_t *arp = g->a->rowptr, *brp = g->b->rowptr;
+  const int32_t *acol = g->a->col;
+  const int64_t nnz_a = g->a->nnz;
   for (;;) {
+    while (npend > 0 && flush_oldest(g, &s, &pend[head], npend == nbuf)) {
+      head = (head + 1) % nbuf;
+      npend--;
+    }
     int64_t p = __atomic_fetch_add(&g->next_item, 1, __ATOMIC_RELAXED);
     if (p >= g->nparts)
       break;
+    int buf = (head + npend) % nbuf;
+    int32_t *tcol = s.tcol[buf];
+    double *tval = s.tval[buf];
     int64_t r0 = g->part_row[p], r1 = g->part_row[p + 1];
     int64_t pos = 0;
     /* software prefetch along A's entries: B's row pointer PF_FAR entries ahead, the start of B's
      * row PF_NEAR ahead (its pointer is in cache by then). Hides the latency of short, scattered B
      * rows (p2p-Gnutella31: 2.4 entries a row); free where rows are long. */
-    const int64_t *arp = g->a->rowptr, *brp = g->b->rowptr;
-    const int32_t *acol = g->a->col;
-    int64_t pf_far = arp[r0], pf_near = arp[r0], nnz_a = g->a->nnz;
+    int64_t pf_far = arp[r0], pf_near = arp[r0];
     for (int64_t i = r0; i < r1; i++) {
       int64_t e = MIN(arp[i + 1] + PF_FAR, nnz_a);
       for (; pf_far < e; pf_far++)
@@ -773,15 +818,16 @@ numeric_slot(Spgemm *g, int slot)
         __builtin_prefetch(&g->b->col[sb]);
         __builtin_prefetch(&g->b->val[sb]);
       }
-      pos += compute_row(g, &s, i, s.tcol + pos, s.tval + pos);
+      pos += compute_row(g, &s, i, tcol + pos, tval + pos);
       g->crowptr[i + 1] = pos;
     }
-    int64_t off = p > 0 ? wait_prefix(g, p - 1) : 0;
-    __atomic_store_n(&g->prefix[p], off + pos, __ATOMIC_RELEASE);
-    memcpy(g->ccol + off, s.tcol, (size_t)pos * sizeof(int32_t));
-    memcpy(g->cval + off, s.tval, (size_t)pos * sizeof(double));
-    for (int64_t i = r0; i < r1; i++)
-      g->crowptr[i + 1] += off;
+    pend[buf] = (Pending){ p, pos, buf };
+    npend++;
+  }
+  while (npend > 0) {
+    flush_oldest(g, &s, &pend[head], TRUE);
+    head = (head + 1) % nbuf;
+    npend--;
   }
   scratch_free(&s);
 }
