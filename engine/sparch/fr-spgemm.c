@@ -45,6 +45,7 @@
 #define MIN_PART_COST 8192          /* ... but parts of at least this much work */
 #define ROW_COST 16                 /* per-row overhead in multiply units, for balancing */
 #define DENSE_RATIO 32              /* dense accumulator when the span <= DENSE_RATIO * multiplies */
+#define ACC_BLOCK 512               /* columns of the dense accumulator filled at a time */
 #define DENSE_MAX_COLS ((int64_t)1 << 22) /* beyond this many columns: hash accumulators only */
 #define SMALL_SORT 32               /* bucket sizes that the insertion pass handles */
 #define RANK_SORT 64                /* rank sort up to this many entries */
@@ -55,6 +56,8 @@
 #define SERIAL_WORK 65536           /* below this many multiplies + rows, one thread */
 
 static int64_t memory_limit = 0;
+static int64_t dense_ratio = DENSE_RATIO; /* TUNING */
+
 
 void
 fr_spgemm_set_memory_limit(int64_t bytes)
@@ -96,77 +99,92 @@ now_seconds(void)
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* ---- flag scans: sorted extraction from the dense accumulator ----------------------------------- */
+/* ---- the dense accumulator and its scans -------------------------------------------------------- */
 
-/* flag[] holds 0/1 bytes and is readable (zero) up to 64 bytes past the last column. Emits the flagged
- * columns in [lo, hi] in order with their sums, and leaves flag and acc zero there. */
-typedef int64_t (*ScanFn)(uint8_t *flag, double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov);
+/* acc[] rests at -0.0 (EMPTY) and every update is acc[j] = acc[j] + (a * b + 0.0). Adding +0.0 turns a
+ * -0.0 product into +0.0 and changes nothing else, so a touched entry can never hold -0.0 again (in
+ * round-to-nearest x + y is -0.0 only when both are), and the sums are bit for bit those of a plain
+ * 0.0 + a*b + ... So acc itself records which columns were touched: no flag array, one store per
+ * multiply. The scans below find the touched entries of [lo, hi] in column order, emit them and put
+ * EMPTY back. acc is 64-byte aligned and readable (EMPTY) up to 16 entries past the last column. */
+#define EMPTY_BITS 0x8000000000000000ull
+
+static inline gboolean
+is_empty(double x)
+{
+  uint64_t b;
+  memcpy(&b, &x, sizeof b);
+  return b == EMPTY_BITS;
+}
+
+typedef int64_t (*ScanFn)(double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov);
 
 static int64_t
-scan_generic(uint8_t *flag, double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov)
+scan_generic(double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov)
 {
   int64_t n = 0;
-  for (int64_t j0 = lo & ~(int64_t)7; j0 <= hi; j0 += 8) {
-    uint64_t x;
-    memcpy(&x, flag + j0, 8);
-    if (!x)
+  for (int64_t j = lo; j <= hi; j++) {
+    double x = acc[j];
+    if (is_empty(x))
       continue;
-    memset(flag + j0, 0, 8);
-    do {
-      int64_t j = j0 + (__builtin_ctzll(x) >> 3);
-      oc[n] = (int32_t)j;
-      ov[n] = acc[j];
-      acc[j] = 0.0;
-      n++;
-      x &= x - 1; /* each flag byte is 0 or 1: this clears exactly one */
-    } while (x);
+    oc[n] = (int32_t)j;
+    ov[n] = x;
+    acc[j] = -0.0;
+    n++;
   }
   return n;
 }
 
 #ifdef FR_HAVE_X86_SCAN
-__attribute__((target("avx512f,avx512bw,bmi,bmi2"))) static int64_t
-scan_avx512(uint8_t *flag, double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov)
+/* 16 columns a step: two compares, then the touched columns and values are compressed in registers
+ * and stored whole (oc/ov have PAD entries of slack), with no per-entry branch. */
+__attribute__((target("avx512f,avx512bw,popcnt"))) static int64_t
+scan_avx512(double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov)
 {
   int64_t n = 0;
-  const __m512i zero = _mm512_setzero_si512();
-  for (int64_t j0 = lo & ~(int64_t)63; j0 <= hi; j0 += 64) {
-    __m512i v = _mm512_load_si512((const void *)(flag + j0));
-    uint64_t m = _mm512_test_epi8_mask(v, v);
-    if (!m)
+  const __m512i empty = _mm512_set1_epi64((long long)EMPTY_BITS);
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (int64_t j0 = lo & ~(int64_t)15; j0 <= hi; j0 += 16) {
+    __m512i v0 = _mm512_load_si512((const void *)(acc + j0));
+    __m512i v1 = _mm512_load_si512((const void *)(acc + j0 + 8));
+    __mmask8 m0 = _mm512_cmpneq_epi64_mask(v0, empty), m1 = _mm512_cmpneq_epi64_mask(v1, empty);
+    if (!(m0 | m1))
       continue;
-    _mm512_store_si512((void *)(flag + j0), zero);
-    do {
-      int64_t j = j0 + (int64_t)_tzcnt_u64(m);
-      oc[n] = (int32_t)j;
-      ov[n] = acc[j];
-      acc[j] = 0.0;
-      n++;
-      m = _blsr_u64(m);
-    } while (m);
+    _mm512_store_si512((void *)(acc + j0), empty);
+    _mm512_store_si512((void *)(acc + j0 + 8), empty);
+    __mmask16 m = (__mmask16)(m0 | ((unsigned)m1 << 8));
+    __m512i cols = _mm512_add_epi32(iota, _mm512_set1_epi32((int)j0));
+    _mm512_storeu_si512((void *)(oc + n), _mm512_maskz_compress_epi32(m, cols));
+    int c0 = __builtin_popcount(m0);
+    _mm512_storeu_si512((void *)(ov + n), _mm512_maskz_compress_epi64(m0, v0));
+    _mm512_storeu_si512((void *)(ov + n + c0), _mm512_maskz_compress_epi64(m1, v1));
+    n += c0 + __builtin_popcount(m1);
   }
   return n;
 }
 
 __attribute__((target("avx2,bmi,bmi2"))) static int64_t
-scan_avx2(uint8_t *flag, double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov)
+scan_avx2(double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov)
 {
   int64_t n = 0;
-  const __m256i zero = _mm256_setzero_si256();
-  for (int64_t j0 = lo & ~(int64_t)31; j0 <= hi; j0 += 32) {
-    __m256i v = _mm256_load_si256((const __m256i *)(flag + j0));
-    uint32_t m = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, zero));
+  const __m256i empty = _mm256_set1_epi64x((long long)EMPTY_BITS);
+  for (int64_t j0 = lo & ~(int64_t)7; j0 <= hi; j0 += 8) {
+    __m256i v0 = _mm256_load_si256((const __m256i *)(acc + j0));
+    __m256i v1 = _mm256_load_si256((const __m256i *)(acc + j0 + 4));
+    unsigned m = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(v0, empty))) |
+                 ((unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(v1, empty))) << 4);
+    m = ~m & 0xff;
     if (!m)
       continue;
-    _mm256_store_si256((__m256i *)(flag + j0), zero);
     do {
       int64_t j = j0 + (int64_t)_tzcnt_u32(m);
       oc[n] = (int32_t)j;
       ov[n] = acc[j];
-      acc[j] = 0.0;
       n++;
       m = _blsr_u32(m);
     } while (m);
+    _mm256_store_si256((__m256i *)(acc + j0), empty);
+    _mm256_store_si256((__m256i *)(acc + j0 + 4), empty);
   }
   return n;
 }
@@ -413,8 +431,9 @@ typedef struct {
 } Spgemm;
 
 typedef struct {
-  double *acc;     /* ncols, all 0.0 between rows */
-  uint8_t *flag;   /* ncols + 64, all 0 between rows */
+  double *acc;     /* acc_len entries, EMPTY between rows (once filled: see ensure_filled) */
+  uint8_t *filled; /* per ACC_BLOCK columns: acc is EMPTY there (filled on first use) */
+  int64_t nfilled, nblocks;
   int32_t *hkey;   /* hash_cap, all -1 between rows */
   double *hval;
   int32_t *aux;    /* max_row_ub + PAD: sort scratch, hash slot list */
@@ -427,7 +446,7 @@ static void
 scratch_free(Scratch *s)
 {
   free(s->acc);
-  free(s->flag);
+  g_free(s->filled);
   g_free(s->hkey);
   g_free(s->hval);
   g_free(s->aux);
@@ -445,13 +464,12 @@ scratch_init(const Spgemm *g, Scratch *s, int nbuf)
   memset(s, 0, sizeof *s);
   size_t n = (size_t)MAX(g->ncols, 1);
   if (g->dense_ok) {
-    /* calloc: large blocks come zeroed from the kernel, and only the touched pages cost anything */
-    s->acc = calloc(n, sizeof(double));
-    if (posix_memalign((void **)&s->flag, 64, n + 64) != 0)
-      s->flag = NULL;
-    else
-      memset(s->flag, 0, n + 64);
-    if (!s->acc || !s->flag)
+    /* filled lazily, block by block, so that a call that touches few columns pays for few */
+    s->nblocks = (g->ncols + 16 + ACC_BLOCK - 1) / ACC_BLOCK;
+    if (posix_memalign((void **)&s->acc, 64, (size_t)s->nblocks * ACC_BLOCK * sizeof(double)) != 0)
+      s->acc = NULL;
+    s->filled = g_try_malloc0((size_t)s->nblocks);
+    if (!s->acc || !s->filled)
       goto fail;
   }
   if (g->hash_cap > 0) {
@@ -481,45 +499,57 @@ fail:
   return FALSE;
 }
 
-/* acc[j] += av * b and flag[j] = 1 over one row of B. Its columns are distinct, so four loads can go
- * before four stores; bounds and pointers are locals (the byte stores may alias anything). */
+/* acc[] is EMPTY over the columns [lo, hi] */
+static inline void
+ensure_filled(Scratch *s, int64_t lo, int64_t hi)
+{
+  if (s->nfilled == s->nblocks)
+    return;
+  for (int64_t blk = lo / ACC_BLOCK, end = (hi + 16) / ACC_BLOCK; blk <= end && blk < s->nblocks; blk++) {
+    if (s->filled[blk])
+      continue;
+    double *p = s->acc + blk * ACC_BLOCK;
+    for (int q = 0; q < ACC_BLOCK; q++)
+      p[q] = -0.0;
+    s->filled[blk] = 1;
+    s->nfilled++;
+  }
+}
+
+/* acc[j] += av * b over one row of B (see EMPTY_BITS for the + 0.0). Its columns are distinct, so four
+ * loads can go before four stores; bounds and pointers are locals. */
 static inline void
 dense_accumulate(const int32_t *restrict bc, const double *restrict bv, int64_t len, double av,
-                 double *restrict acc, uint8_t *restrict flag)
+                 double *restrict acc)
 {
   int64_t q = 0;
   for (; q + 4 <= len; q += 4) {
     int32_t j0 = bc[q], j1 = bc[q + 1], j2 = bc[q + 2], j3 = bc[q + 3];
-    double x0 = av * bv[q], x1 = av * bv[q + 1], x2 = av * bv[q + 2], x3 = av * bv[q + 3];
+    double x0 = av * bv[q] + 0.0, x1 = av * bv[q + 1] + 0.0, x2 = av * bv[q + 2] + 0.0, x3 = av * bv[q + 3] + 0.0;
     double s0 = acc[j0], s1 = acc[j1], s2 = acc[j2], s3 = acc[j3];
     acc[j0] = s0 + x0;
     acc[j1] = s1 + x1;
     acc[j2] = s2 + x2;
     acc[j3] = s3 + x3;
-    flag[j0] = 1;
-    flag[j1] = 1;
-    flag[j2] = 1;
-    flag[j3] = 1;
   }
   for (; q < len; q++) {
     int32_t j = bc[q];
-    acc[j] += av * bv[q];
-    flag[j] = 1;
+    acc[j] = acc[j] + (av * bv[q] + 0.0);
   }
 }
 
-/* The same, also appending each column seen for the first time to list (branch-free: the slot is
- * always written, the count only advances for a new column). Returns the new count. */
+/* The same, also appending each column seen for the first time (its entry was EMPTY) to list,
+ * branch-free: the slot is always written, the count only advances for a new column. */
 static inline int64_t
 list_accumulate(const int32_t *restrict bc, const double *restrict bv, int64_t len, double av,
-                double *restrict acc, uint8_t *restrict flag, int32_t *restrict list, int64_t n)
+                double *restrict acc, int32_t *restrict list, int64_t n)
 {
   for (int64_t q = 0; q < len; q++) {
     int32_t j = bc[q];
+    double s = acc[j];
     list[n] = j;
-    n += flag[j] ^ 1;
-    flag[j] = 1;
-    acc[j] += av * bv[q];
+    n += is_empty(s);
+    acc[j] = s + (av * bv[q] + 0.0);
   }
   return n;
 }
@@ -564,27 +594,26 @@ compute_row(const Spgemm *g, Scratch *s, int64_t i, int32_t *restrict oc, double
   int64_t n = 0;
   if (g->dense_ok) {
     double *restrict acc = s->acc;
-    uint8_t *restrict flag = s->flag;
-    if (span <= DENSE_RATIO * f) {
+    ensure_filled(s, lo, hi);
+    if (span <= dense_ratio * f) {
       for (int64_t pa = pa0; pa < pa1; pa++) {
         int32_t k = acol[pa];
         int64_t pb0 = brp[k];
-        dense_accumulate(bcol + pb0, bval + pb0, brp[k + 1] - pb0, aval[pa], acc, flag);
+        dense_accumulate(bcol + pb0, bval + pb0, brp[k + 1] - pb0, aval[pa], acc);
       }
-      return g->scan(flag, acc, lo, hi, oc, ov);
+      return g->scan(acc, lo, hi, oc, ov);
     }
     for (int64_t pa = pa0; pa < pa1; pa++) {
       int32_t k = acol[pa];
       int64_t pb0 = brp[k];
-      n = list_accumulate(bcol + pb0, bval + pb0, brp[k + 1] - pb0, aval[pa], acc, flag, oc, n);
+      n = list_accumulate(bcol + pb0, bval + pb0, brp[k + 1] - pb0, aval[pa], acc, oc, n);
     }
     const int32_t *sorted = sort_cols(g->rank, oc, s->aux, n, lo, hi);
     for (int64_t q = 0; q < n; q++) {
       int32_t j = sorted[q];
       oc[q] = j;
       ov[q] = acc[j];
-      acc[j] = 0.0;
-      flag[j] = 0;
+      acc[j] = -0.0;
     }
     return n;
   }
@@ -874,6 +903,7 @@ fr_spgemm(const FrCsr *a, const FrCsr *b, int threads, FrSpgemmStats *stats, GEr
   g.nrows = a->nrows;
   g.ncols = b->ncols;
   g.dense_ok = g.ncols <= DENSE_MAX_COLS;
+  if (g_getenv("FR_DR")) dense_ratio = atoi(g_getenv("FR_DR")); /* TUNING */
   int level = isa_level();
   g.scan = pick_scan(level);
   g.rank = pick_rank(level);
