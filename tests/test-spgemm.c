@@ -14,7 +14,7 @@
 
 /* ---- helpers ------------------------------------------------------------------------------------ */
 
-typedef enum { VALS_UNIFORM, VALS_SMALL_INT, VALS_ONES } ValKind;
+typedef enum { VALS_UNIFORM, VALS_SMALL_INT, VALS_ONES, VALS_ZEROS } ValKind;
 
 static double
 random_value(GRand *r, ValKind kind)
@@ -25,6 +25,12 @@ random_value(GRand *r, ValKind kind)
   case VALS_SMALL_INT: {
     static const double v[] = { -2, -1, 1, 2 };
     return v[g_rand_int_range(r, 0, 4)];
+  }
+  case VALS_ZEROS: {
+    /* signed zeros, products that underflow to zero, infinities (whose sums give the default NaN):
+     * the corners of the "touched" marking (see EMPTY_BITS in fr-spgemm.c) */
+    static const double v[] = { 0.0, -0.0, 1e-200, -1e-200, 1e200, -1.0, 2.0, 1.0 / 0.0, -1.0 / 0.0 };
+    return v[g_rand_int_range(r, 0, G_N_ELEMENTS(v))];
   }
   default:
     return 1.0;
@@ -58,7 +64,7 @@ random_csr(GRand *r, int64_t nrows, int64_t ncols, double density, double empty_
   g_array_free(ci, TRUE);
   g_array_free(vi, TRUE);
   /* summed duplicates of small ints may be 0: keep values nonzero so that cancellation is only in C */
-  if (kind != VALS_UNIFORM)
+  if (kind == VALS_SMALL_INT || kind == VALS_ONES)
     for (int64_t p = 0; p < m->nnz; p++)
       if (m->val[p] == 0.0)
         m->val[p] = 1.0;
@@ -114,6 +120,9 @@ assert_same(const FrCsr *c, const FrCsr *ref, const char *what)
     g_error("%s: invalid output: %s", what, err->message);
   if (!fr_csr_equal(c, ref, 0.0, 0.0, &err))
     g_error("%s: differs from the reference: %s", what, err->message);
+  /* and bit for bit, signs of zero included */
+  if (c->nnz > 0 && memcmp(c->val, ref->val, (size_t)c->nnz * sizeof(double)) != 0)
+    g_error("%s: values equal but not bit for bit", what);
 }
 
 static int tests_products = 0;
@@ -186,7 +195,7 @@ test_shapes(void)
     { 400, 300, 60000, 0.02, 0.0015, 0 }, /* wide: sparse-path rows with rank and bucket sorts */
   };
   for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
-    for (ValKind kind = VALS_UNIFORM; kind <= VALS_ONES; kind++) {
+    for (ValKind kind = VALS_UNIFORM; kind <= VALS_ZEROS; kind++) {
       FrCsr *a = random_csr(r, cases[c].m, cases[c].k, cases[c].da, cases[c].empty, kind);
       FrCsr *b = random_csr(r, cases[c].k, cases[c].n, cases[c].db, cases[c].empty, kind);
       char *what = g_strdup_printf("case %u (%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT " * %" G_GINT64_FORMAT
@@ -213,7 +222,7 @@ test_random_many(void)
   for (int it = 0; it < 150; it++) {
     int64_t m = g_rand_int_range(r, 0, 60), k = g_rand_int_range(r, 0, 60), n = g_rand_int_range(r, 0, 60);
     double da = g_rand_double_range(r, 0, 0.6), db = g_rand_double_range(r, 0, 0.6);
-    ValKind kind = (ValKind)g_rand_int_range(r, 0, 3);
+    ValKind kind = (ValKind)g_rand_int_range(r, 0, 4);
     FrCsr *a = random_csr(r, m, k, da, g_rand_double_range(r, 0, 0.5), kind);
     FrCsr *b = random_csr(r, k, n, db, g_rand_double_range(r, 0, 0.5), kind);
     char *what = g_strdup_printf("random %d", it);

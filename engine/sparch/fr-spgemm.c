@@ -1,4 +1,4 @@
-/* fr-spgemm.c: multi-threaded Gustavson SpGEMM, C = A·B, in one pass over the data.
+/* fr-spgemm.c: multi-threaded Gustavson SpGEMM, C = A·B, with no symbolic pass.
  *
  * Outline (docs/PERFORMANCE.md, "Sparse matrix multiply", has the measurements behind each choice):
  *
@@ -14,15 +14,19 @@
  *    memory, never touched beyond what is written; transparent huge pages asked for) and shrunk at the
  *    end. When even the bound would exceed the memory limit, an exact counting pass runs first.
  *
- * Each row picks its accumulator:
+ * Each row picks its accumulator by its multiplies f and the span [lo, hi] of its columns:
  *   - one entry in A's row: a scaled copy of B's row (already sorted);
- *   - dense (SPA): acc[j] += a*b and flag[j] = 1 with no branch; the sorted output comes from
- *     scanning the flags over [lo, hi] 64 at a time (AVX-512BW / AVX2 when the CPU has them), which
- *     clears them too. Chosen when the span is small against the multiplies (dense-ish rows);
- *   - sparse list: the same arrays, plus an unsorted list of new columns (branch-free append), then an
- *     insertion sort (short rows) or an LSD radix sort on the span's bits;
- *   - hash: open addressing sized to the row's bound, when there are too many columns for dense
- *     arrays per thread.
+ *   - dense, span <= DENSE_RATIO * f: acc[j] += a*b, one load and one store a multiply (acc itself
+ *     marks the touched columns: see EMPTY_BITS); the sorted output comes from scanning acc over
+ *     [lo, hi], 16 columns a step with AVX-512 compress (AVX2 / plain C on other CPUs);
+ *   - coarse, span <= COARSE_RATIO * f: the same plus a byte per 8 columns; the scan visits only
+ *     the touched groups of 8 (rows of medium density, like most of email-Enron's);
+ *   - list, sparser rows: the same acc, plus a branch-free list of new columns, sorted by a rank sort
+ *     (up to 64, vectorised), a bucket sort, or insertion (up to 8);
+ *   - hash: open addressing sized to the row's bound, when there are more than DENSE_MAX_COLS columns
+ *     (dense arrays per thread would be too big).
+ * Each part is first written to a thread buffer and copied out, unless its place in C is known when it
+ * starts (always so with one thread): then it is written straight into C.
  * Every path sums in the same order (A's row, then B's row, from 0.0), so results are identical. */
 #include "fr-spgemm.h"
 
@@ -39,25 +43,25 @@
 #define FR_HAVE_X86_SCAN 1
 #endif
 
-#define ROW_BLOCK 2048              /* rows per work item of the analysis pass */
+#define ROW_BLOCK 512               /* rows per work item of the analysis pass */
 #define TEMP_CAP ((int64_t)1 << 14) /* output entries a part may need by its bound (192 KiB buffer) */
 #define PARTS_PER_SLOT 16           /* at least this many parts per thread when there is enough work */
 #define MIN_PART_COST 8192          /* ... but parts of at least this much work */
 #define ROW_COST 16                 /* per-row overhead in multiply units, for balancing */
-#define DENSE_RATIO 32              /* dense accumulator when the span <= DENSE_RATIO * multiplies */
+#define DENSE_RATIO 2               /* scan all of acc when the span <= DENSE_RATIO * multiplies */
+#define COARSE_RATIO 128            /* coarse flags when the span <= COARSE_RATIO * multiplies */
 #define ACC_BLOCK 512               /* columns of the dense accumulator filled at a time */
 #define DENSE_MAX_COLS ((int64_t)1 << 22) /* beyond this many columns: hash accumulators only */
+
 #define SMALL_SORT 32               /* bucket sizes that the insertion pass handles */
 #define RANK_SORT 64                /* rank sort up to this many entries */
 #define PAD 64                      /* slack entries after every buffer (branch-free appends) */
-#define NBUF 3                      /* part buffers per thread (parts computed ahead of their place) */
+#define NBUF 4                      /* part buffers per thread (parts computed ahead of their place) */
 #define PF_FAR 32                   /* prefetch distances, in A entries */
 #define PF_NEAR 12
 #define SERIAL_WORK 65536           /* below this many multiplies + rows, one thread */
 
 static int64_t memory_limit = 0;
-static int64_t dense_ratio = DENSE_RATIO; /* TUNING */
-
 
 void
 fr_spgemm_set_memory_limit(int64_t bytes)
@@ -71,10 +75,14 @@ fr_spgemm_get_memory_limit(void)
   int64_t v = __atomic_load_n(&memory_limit, __ATOMIC_RELAXED);
   if (v > 0)
     return v;
-  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page <= 0)
-    return (int64_t)8 << 30;
-  return (int64_t)pages * (int64_t)page / 2;
+  static int64_t half_ram = 0; /* computed once (a system call) */
+  int64_t h = __atomic_load_n(&half_ram, __ATOMIC_RELAXED);
+  if (h == 0) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    h = pages > 0 && page > 0 ? (int64_t)pages * (int64_t)page / 2 : (int64_t)8 << 30;
+    __atomic_store_n(&half_ram, h, __ATOMIC_RELAXED);
+  }
+  return h;
 }
 
 static inline int64_t
@@ -190,6 +198,109 @@ scan_avx2(double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov)
 }
 #endif
 
+/* Coarse flags: one byte per 8 columns (cflag[j >> 3] = 1), 64 of them tested at a time, so that
+ * the scan visits only the 8-column groups that were touched (one 64-byte line of acc each). For rows of medium density, where
+ * scanning all of acc over [lo, hi] would cost more than one more (L1-resident) byte store per
+ * multiply. cflag is 64-byte aligned, zero between rows, readable up to 64 bytes past the last group. */
+typedef int64_t (*CoarseScanFn)(uint8_t *cflag, double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov);
+
+static int64_t
+coarse_scan_generic(uint8_t *cflag, double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov)
+{
+  int64_t n = 0;
+  for (int64_t g = lo >> 3; g <= hi >> 3; g++) {
+    if (!cflag[g])
+      continue;
+    cflag[g] = 0;
+    for (int64_t j = g << 3; j < (g << 3) + 8; j++) {
+      double x = acc[j];
+      if (is_empty(x))
+        continue;
+      oc[n] = (int32_t)j;
+      ov[n] = x;
+      acc[j] = -0.0;
+      n++;
+    }
+  }
+  return n;
+}
+
+#ifdef FR_HAVE_X86_SCAN
+__attribute__((target("avx512f,avx512bw,avx512vl,bmi,bmi2,popcnt"))) static int64_t
+coarse_scan_avx512(uint8_t *cflag, double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov)
+{
+  int64_t n = 0;
+  const __m512i empty = _mm512_set1_epi64((long long)EMPTY_BITS);
+  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m512i zero = _mm512_setzero_si512();
+  for (int64_t g0 = (lo >> 3) & ~(int64_t)63; g0 <= hi >> 3; g0 += 64) {
+    __m512i f = _mm512_load_si512((const void *)(cflag + g0));
+    uint64_t gm = _mm512_test_epi8_mask(f, f);
+    if (!gm)
+      continue;
+    _mm512_store_si512((void *)(cflag + g0), zero);
+    do {
+      int64_t j0 = (g0 + (int64_t)_tzcnt_u64(gm)) << 3;
+      gm = _blsr_u64(gm);
+      __m512i v = _mm512_load_si512((const void *)(acc + j0));
+      __mmask8 m = _mm512_cmpneq_epi64_mask(v, empty);
+      _mm512_store_si512((void *)(acc + j0), empty);
+      __m256i cols = _mm256_add_epi32(iota, _mm256_set1_epi32((int)j0));
+      _mm256_storeu_si256((__m256i *)(oc + n), _mm256_maskz_compress_epi32(m, cols));
+      _mm512_storeu_si512((void *)(ov + n), _mm512_maskz_compress_epi64(m, v));
+      n += __builtin_popcount(m);
+    } while (gm);
+  }
+  return n;
+}
+
+__attribute__((target("avx2,bmi,bmi2"))) static int64_t
+coarse_scan_avx2(uint8_t *cflag, double *acc, int64_t lo, int64_t hi, int32_t *oc, double *ov)
+{
+  int64_t n = 0;
+  const __m256i empty = _mm256_set1_epi64x((long long)EMPTY_BITS);
+  const __m256i zero = _mm256_setzero_si256();
+  for (int64_t g0 = (lo >> 3) & ~(int64_t)31; g0 <= hi >> 3; g0 += 32) {
+    __m256i f = _mm256_load_si256((const __m256i *)(cflag + g0));
+    uint32_t gm = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(f, zero));
+    if (!gm)
+      continue;
+    _mm256_store_si256((__m256i *)(cflag + g0), zero);
+    do {
+      int64_t j0 = (g0 + (int64_t)_tzcnt_u32(gm)) << 3;
+      gm = _blsr_u32(gm);
+      unsigned m = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(
+                       _mm256_cmpeq_epi64(_mm256_load_si256((const __m256i *)(acc + j0)), empty))) |
+                   ((unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(
+                        _mm256_cmpeq_epi64(_mm256_load_si256((const __m256i *)(acc + j0 + 4)), empty)))
+                    << 4);
+      m = ~m & 0xff;
+      while (m) {
+        int64_t j = j0 + (int64_t)_tzcnt_u32(m);
+        oc[n] = (int32_t)j;
+        ov[n] = acc[j];
+        acc[j] = -0.0;
+        n++;
+        m = _blsr_u32(m);
+      }
+    } while (gm);
+  }
+  return n;
+}
+#endif
+
+static CoarseScanFn
+pick_coarse(int level)
+{
+#ifdef FR_HAVE_X86_SCAN
+  if (level >= 2)
+    return coarse_scan_avx512;
+  if (level >= 1)
+    return coarse_scan_avx2;
+#endif
+  return coarse_scan_generic;
+}
+
 static int isa_override = FR_SPGEMM_ISA_AUTO;
 static int isa_level(void);
 
@@ -247,8 +358,8 @@ insertion_sort_i32(int32_t *a, int64_t n)
 
 /* Rank sort of n <= RANK_SORT distinct keys from `in` to `out` (not the same array): each key's place
  * is the number of smaller keys. n^2 comparisons, but branch-free and vectorised (16 a step with
- * AVX-512), which beats every comparison sort on the 10..100-entry rows of sparse graphs. The
- * optional values follow their keys. */
+ * AVX-512), which beats the other sorts on the 10..64-entry rows of sparse graphs. The optional
+ * values follow their keys. */
 typedef void (*RankFn)(const int32_t *in, const double *vin, int32_t *out, double *vout, int64_t n);
 
 static void
@@ -269,7 +380,7 @@ rank_sort_generic(const int32_t *in, const double *vin, int32_t *out, double *vo
 __attribute__((target("avx512f,avx512bw,popcnt"))) static void
 rank_sort_avx512(const int32_t *in, const double *vin, int32_t *out, double *vout, int64_t n)
 {
-  /* keys in up to RANK_SORT / 16 registers; lanes past n masked out */
+  /* keys in up to RANK_SORT / 16 registers; lanes past n hold INT32_MAX, never smaller */
   __m512i k[RANK_SORT / 16];
   int nr = (int)((n + 15) / 16);
   for (int v = 0; v < nr; v++) {
@@ -410,9 +521,10 @@ typedef struct {
   int nslots;
   gboolean dense_ok;
   ScanFn scan;
+  CoarseScanFn coarse;
   RankFn rank;
   int64_t *rflops;     /* per row: multiplies */
-  int64_t *crowptr;    /* C's row pointers: the bound, then local ends, then final */
+  int64_t *crowptr;    /* C's row pointers: the bound per row, then part-local ends, then final */
   int64_t next_item;    /* atomic work counter (row blocks or parts) */
   int64_t nblocks;
   /* parts */
@@ -431,8 +543,9 @@ typedef struct {
 } Spgemm;
 
 typedef struct {
-  double *acc;     /* acc_len entries, EMPTY between rows (once filled: see ensure_filled) */
+  double *acc;     /* nblocks * ACC_BLOCK entries, EMPTY between rows once filled (ensure_filled) */
   uint8_t *filled; /* per ACC_BLOCK columns: acc is EMPTY there (filled on first use) */
+  uint8_t *cflag;  /* per 8 columns, + 64: 0 between rows (see CoarseScanFn) */
   int64_t nfilled, nblocks;
   int32_t *hkey;   /* hash_cap, all -1 between rows */
   double *hval;
@@ -446,6 +559,7 @@ static void
 scratch_free(Scratch *s)
 {
   free(s->acc);
+  free(s->cflag);
   g_free(s->filled);
   g_free(s->hkey);
   g_free(s->hval);
@@ -462,14 +576,18 @@ static gboolean
 scratch_init(const Spgemm *g, Scratch *s, int nbuf)
 {
   memset(s, 0, sizeof *s);
-  size_t n = (size_t)MAX(g->ncols, 1);
   if (g->dense_ok) {
     /* filled lazily, block by block, so that a call that touches few columns pays for few */
     s->nblocks = (g->ncols + 16 + ACC_BLOCK - 1) / ACC_BLOCK;
     if (posix_memalign((void **)&s->acc, 64, (size_t)s->nblocks * ACC_BLOCK * sizeof(double)) != 0)
       s->acc = NULL;
     s->filled = g_try_malloc0((size_t)s->nblocks);
-    if (!s->acc || !s->filled)
+    size_t ng = (size_t)(g->ncols / 8 + 1 + 64);
+    if (posix_memalign((void **)&s->cflag, 64, ng) != 0)
+      s->cflag = NULL;
+    else
+      memset(s->cflag, 0, ng);
+    if (!s->acc || !s->filled || !s->cflag)
       goto fail;
   }
   if (g->hash_cap > 0) {
@@ -486,13 +604,9 @@ scratch_init(const Spgemm *g, Scratch *s, int nbuf)
     if (!s->tcol[q] || !s->tval[q])
       goto fail;
   }
-  if (!s->aux)
+  s->auxv = g_try_malloc((size_t)(g->max_row_ub + PAD) * sizeof(double));
+  if (!s->aux || !s->auxv)
     goto fail;
-  if (g->hash_cap > 0) {
-    s->auxv = g_try_malloc((size_t)(g->max_row_ub + PAD) * sizeof(double));
-    if (!s->auxv)
-      goto fail;
-  }
   return TRUE;
 fail:
   scratch_free(s);
@@ -538,6 +652,32 @@ dense_accumulate(const int32_t *restrict bc, const double *restrict bv, int64_t 
   }
 }
 
+/* The same, also flagging each column's group of 8 (coarse mode). */
+static inline void
+coarse_accumulate(const int32_t *restrict bc, const double *restrict bv, int64_t len, double av,
+                  double *restrict acc, uint8_t *restrict cflag)
+{
+  int64_t q = 0;
+  for (; q + 4 <= len; q += 4) {
+    int32_t j0 = bc[q], j1 = bc[q + 1], j2 = bc[q + 2], j3 = bc[q + 3];
+    double x0 = av * bv[q] + 0.0, x1 = av * bv[q + 1] + 0.0, x2 = av * bv[q + 2] + 0.0, x3 = av * bv[q + 3] + 0.0;
+    double s0 = acc[j0], s1 = acc[j1], s2 = acc[j2], s3 = acc[j3];
+    acc[j0] = s0 + x0;
+    acc[j1] = s1 + x1;
+    acc[j2] = s2 + x2;
+    acc[j3] = s3 + x3;
+    cflag[j0 >> 3] = 1;
+    cflag[j1 >> 3] = 1;
+    cflag[j2 >> 3] = 1;
+    cflag[j3 >> 3] = 1;
+  }
+  for (; q < len; q++) {
+    int32_t j = bc[q];
+    acc[j] = acc[j] + (av * bv[q] + 0.0);
+    cflag[j >> 3] = 1;
+  }
+}
+
 /* The same, also appending each column seen for the first time (its entry was EMPTY) to list,
  * branch-free: the slot is always written, the count only advances for a new column. */
 static inline int64_t
@@ -550,6 +690,69 @@ list_accumulate(const int32_t *restrict bc, const double *restrict bv, int64_t l
     list[n] = j;
     n += is_empty(s);
     acc[j] = s + (av * bv[q] + 0.0);
+  }
+  return n;
+}
+
+/* Hash accumulator: open addressing in a table of at least twice the row's bound, a power of two;
+ * the entries then sorted with their values. For products with too many columns for dense arrays.
+ * (Tried for short rows over a wide span too, to keep the table in L1: branch mispredictions made it
+ * slower than the list path on p2p-Gnutella31.) */
+static int64_t
+hash_row(const Spgemm *g, Scratch *s, int64_t pa0, int64_t pa1, int64_t f, int32_t lo, int32_t hi,
+         int32_t *restrict oc, double *restrict ov)
+{
+  const int64_t *restrict brp = g->b->rowptr;
+  const int32_t *restrict bcol = g->b->col;
+  const double *restrict bval = g->b->val;
+  const int32_t *restrict acol = g->a->col;
+  const double *restrict aval = g->a->val;
+  int64_t ub = MIN(f, (int64_t)hi - lo + 1), n = 0;
+  int lg = 4;
+  while (((int64_t)1 << lg) < 2 * ub)
+    lg++;
+  uint32_t mask = (uint32_t)(((int64_t)1 << lg) - 1);
+  int shift = 32 - lg;
+  int32_t *restrict hkey = s->hkey;
+  double *restrict hval = s->hval;
+  int32_t *slots = s->aux;
+  for (int64_t pa = pa0; pa < pa1; pa++) {
+    int32_t k = acol[pa];
+    double av = aval[pa];
+    int64_t pb1 = brp[k + 1];
+    for (int64_t pb = brp[k]; pb < pb1; pb++) {
+      int32_t j = bcol[pb];
+      uint32_t h = ((uint32_t)j * 0x9E3779B1u) >> shift;
+      for (;;) {
+        int32_t key = hkey[h];
+        if (key == j) {
+          hval[h] += av * bval[pb];
+          break;
+        }
+        if (key < 0) {
+          hkey[h] = j;
+          hval[h] = 0.0 + av * bval[pb];
+          slots[n++] = (int32_t)h; /* read back as uint32_t */
+          break;
+        }
+        h = (h + 1) & mask;
+      }
+    }
+  }
+  int32_t *restrict tk = s->aux; /* the same array as slots: entry q is read before it is written */
+  double *restrict tv = s->auxv;
+  for (int64_t q = 0; q < n; q++) {
+    uint32_t h = (uint32_t)slots[q];
+    tk[q] = hkey[h];
+    tv[q] = hval[h];
+    hkey[h] = -1;
+  }
+  if (n <= RANK_SORT) {
+    g->rank(tk, tv, oc, ov, n);
+  } else {
+    memcpy(oc, tk, (size_t)n * sizeof(int32_t));
+    memcpy(ov, tv, (size_t)n * sizeof(double));
+    sort_pairs(oc, ov, tk, tv, n, lo, hi);
   }
   return n;
 }
@@ -595,13 +798,21 @@ compute_row(const Spgemm *g, Scratch *s, int64_t i, int32_t *restrict oc, double
   if (g->dense_ok) {
     double *restrict acc = s->acc;
     ensure_filled(s, lo, hi);
-    if (span <= dense_ratio * f) {
+    if (span <= DENSE_RATIO * f) {
       for (int64_t pa = pa0; pa < pa1; pa++) {
         int32_t k = acol[pa];
         int64_t pb0 = brp[k];
         dense_accumulate(bcol + pb0, bval + pb0, brp[k + 1] - pb0, aval[pa], acc);
       }
       return g->scan(acc, lo, hi, oc, ov);
+    }
+    if (span <= COARSE_RATIO * f) {
+      for (int64_t pa = pa0; pa < pa1; pa++) {
+        int32_t k = acol[pa];
+        int64_t pb0 = brp[k];
+        coarse_accumulate(bcol + pb0, bval + pb0, brp[k + 1] - pb0, aval[pa], acc, s->cflag);
+      }
+      return g->coarse(s->cflag, acc, lo, hi, oc, ov);
     }
     for (int64_t pa = pa0; pa < pa1; pa++) {
       int32_t k = acol[pa];
@@ -617,55 +828,7 @@ compute_row(const Spgemm *g, Scratch *s, int64_t i, int32_t *restrict oc, double
     }
     return n;
   }
-  /* hash accumulator: a table of at least twice the bound, a power of two */
-  int64_t ub = MIN(f, span);
-  int lg = 4;
-  while (((int64_t)1 << lg) < 2 * ub)
-    lg++;
-  uint32_t mask = (uint32_t)(((int64_t)1 << lg) - 1);
-  int shift = 32 - lg;
-  int32_t *restrict hkey = s->hkey;
-  double *restrict hval = s->hval;
-  int32_t *slots = s->aux;
-  for (int64_t pa = pa0; pa < pa1; pa++) {
-    int32_t k = acol[pa];
-    double av = aval[pa];
-    int64_t pb1 = brp[k + 1];
-    for (int64_t pb = brp[k]; pb < pb1; pb++) {
-      int32_t j = bcol[pb];
-      uint32_t h = (shift >= 32) ? 0 : ((uint32_t)j * 0x9E3779B1u) >> shift;
-      for (;;) {
-        int32_t key = hkey[h];
-        if (key == j) {
-          hval[h] += av * bval[pb];
-          break;
-        }
-        if (key < 0) {
-          hkey[h] = j;
-          hval[h] = 0.0 + av * bval[pb];
-          slots[n++] = (int32_t)h;
-          break;
-        }
-        h = (h + 1) & mask;
-      }
-    }
-  }
-  int32_t *restrict tk = s->aux; /* the same array as slots: entry q is read before it is written */
-  double *restrict tv = s->auxv;
-  for (int64_t q = 0; q < n; q++) {
-    int32_t h = slots[q];
-    tk[q] = hkey[h];
-    tv[q] = hval[h];
-    hkey[h] = -1;
-  }
-  if (n <= RANK_SORT) {
-    g->rank(tk, tv, oc, ov, n);
-  } else {
-    memcpy(oc, tk, (size_t)n * sizeof(int32_t));
-    memcpy(ov, tv, (size_t)n * sizeof(double));
-    sort_pairs(oc, ov, tk, tv, n, lo, hi);
-  }
-  return n;
+  return hash_row(g, s, pa0, pa1, f, lo, hi, oc, ov);
 }
 
 typedef void (*SlotFn)(Spgemm *g, int slot);
@@ -702,6 +865,7 @@ analyse_slot(Spgemm *g, int slot)
   const int64_t *arp = A->rowptr, *brp = B->rowptr;
   const int32_t *acol = A->col, *bcol = B->col;
   int64_t lower = 0; /* a lower bound on nnz(C): each row has at least its longest B row */
+  const int64_t last = MAX(A->nnz - 1, 0);
   for (;;) {
     int64_t blk = __atomic_fetch_add(&g->next_item, 1, __ATOMIC_RELAXED);
     if (blk >= g->nblocks)
@@ -712,6 +876,7 @@ analyse_slot(Spgemm *g, int slot)
       int32_t lo = G_MAXINT32, hi = -1;
       for (int64_t pa = arp[i]; pa < arp[i + 1]; pa++) {
         int32_t k = acol[pa];
+        __builtin_prefetch(&brp[acol[MIN(pa + PF_FAR, last)]]);
         int64_t pb0 = brp[k], pb1 = brp[k + 1];
         if (pb0 < pb1) {
           f += pb1 - pb0;
@@ -810,7 +975,7 @@ static void
 numeric_slot(Spgemm *g, int slot)
 {
   Scratch s;
-  int nbuf = g->nslots > 1 ? NBUF : 1;
+  int nbuf = g->nslots > 1 ? NBUF : 0; /* one thread: every part goes straight into C */
   if (!scratch_init(g, &s, nbuf)) {
     g_atomic_int_set(&g->failed, 1);
     return;
@@ -828,9 +993,17 @@ numeric_slot(Spgemm *g, int slot)
     int64_t p = __atomic_fetch_add(&g->next_item, 1, __ATOMIC_RELAXED);
     if (p >= g->nparts)
       break;
-    int buf = (head + npend) % nbuf;
-    int32_t *tcol = s.tcol[buf];
-    double *tval = s.tval[buf];
+    /* where the part goes, if the part before it is placed already (always so with one thread):
+     * then straight into C, else into a buffer */
+    int64_t off = -1;
+    if (npend == 0)
+      off = p > 0 ? __atomic_load_n(&g->prefix[p - 1], __ATOMIC_ACQUIRE) : 0;
+    if (off < 0 && nbuf == 0)
+      off = wait_prefix(g, p - 1);
+    int buf = off >= 0 ? 0 : (head + npend) % nbuf;
+    int32_t *tcol = off >= 0 ? g->ccol + off : s.tcol[buf];
+    double *tval = off >= 0 ? g->cval + off : s.tval[buf];
+    int64_t base = off >= 0 ? off : 0;
     int64_t r0 = g->part_row[p], r1 = g->part_row[p + 1];
     int64_t pos = 0;
     /* software prefetch along A's entries: B's row pointer PF_FAR entries ahead, the start of B's
@@ -848,7 +1021,11 @@ numeric_slot(Spgemm *g, int slot)
         __builtin_prefetch(&g->b->val[sb]);
       }
       pos += compute_row(g, &s, i, tcol + pos, tval + pos);
-      g->crowptr[i + 1] = pos;
+      g->crowptr[i + 1] = base + pos;
+    }
+    if (off >= 0) {
+      __atomic_store_n(&g->prefix[p], off + pos, __ATOMIC_RELEASE);
+      continue;
     }
     pend[buf] = (Pending){ p, pos, buf };
     npend++;
@@ -903,9 +1080,9 @@ fr_spgemm(const FrCsr *a, const FrCsr *b, int threads, FrSpgemmStats *stats, GEr
   g.nrows = a->nrows;
   g.ncols = b->ncols;
   g.dense_ok = g.ncols <= DENSE_MAX_COLS;
-  if (g_getenv("FR_DR")) dense_ratio = atoi(g_getenv("FR_DR")); /* TUNING */
   int level = isa_level();
   g.scan = pick_scan(level);
+  g.coarse = pick_coarse(level);
   g.rank = pick_rank(level);
   int64_t limit = fr_spgemm_get_memory_limit();
   int64_t rowptr_bytes = sat_mul(g.nrows + 1, sizeof(int64_t));
@@ -1021,8 +1198,9 @@ fr_spgemm(const FrCsr *a, const FrCsr *b, int threads, FrSpgemmStats *stats, GEr
       g.part_row[++g.nparts] = g.nrows;
   }
   g.prefix = g_try_malloc((size_t)MAX(g.nparts, 1) * sizeof(int64_t));
-  c->col = alloc_output((size_t)reserve * sizeof(int32_t));
-  c->val = alloc_output((size_t)reserve * sizeof(double));
+  /* + PAD: rows written straight into C may run PAD entries past their end (before the next part) */
+  c->col = alloc_output((size_t)(reserve + PAD) * sizeof(int32_t));
+  c->val = alloc_output((size_t)(reserve + PAD) * sizeof(double));
   if (!g.prefix || !c->col || !c->val)
     goto oom;
   for (int64_t p = 0; p < g.nparts; p++)

@@ -7,8 +7,9 @@
  *
  * Output: a well-formed FrCsr (sorted columns, no duplicates; col/val never NULL). Each entry is
  * summed in the order of A's row and then B's row, starting from 0.0, with separate multiply and add
- * (no FMA), so the result is bit-for-bit the same for every thread count, the same on every machine,
- * and equal to fr_spgemm_reference() (up to the sign of zero).
+ * (no FMA), so the result is bit for bit the same for every thread count and vector ISA, and equal to
+ * fr_spgemm_reference(). (This relies on the default rounding mode, round-to-nearest.)
+ * Inputs must be well-formed (fr_csr_validate); they are not checked again here.
  *
  * A·Aᵀ: pass fr_csr_transpose(a) as b. Thread safety: calls are reentrant; the work runs on the shared
  * pool (fr-pool.h), so a call made while the pool is busy runs on the calling thread alone. */
