@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "frontier-sparch-bars.h"
+#include "frontier-sparch-draw.h"
 
 #define SCREEN_FONT_PX 13.0
 
@@ -100,7 +101,7 @@ screen_chart(FrontierSparchBars *self)
   c.fg[0] = fg.red;
   c.fg[1] = fg.green;
   c.fg[2] = fg.blue;
-  c.dark = adw_style_manager_get_dark(adw_style_manager_get_default());
+  c.dark = frontier_sparch_draw_is_dark();
   c.font_size = SCREEN_FONT_PX;
   c.font_family = self->family;
   return c;
@@ -114,20 +115,7 @@ frontier_sparch_bars_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
   if (width < 8 || height < 8)
     return;
   if (self->chart == NULL) {
-    GdkRGBA fg;
-    gtk_style_context_get_color(gtk_widget_get_style_context(widget), &fg);
-    fg.alpha *= 0.55;
-    PangoLayout *layout = gtk_widget_create_pango_layout(widget, self->placeholder != NULL ? self->placeholder : "");
-    pango_layout_set_width(layout, (width - 48) * PANGO_SCALE);
-    pango_layout_set_alignment(layout, PANGO_ALIGN_CENTER);
-    pango_layout_set_wrap(layout, PANGO_WRAP_WORD_CHAR);
-    int lw, lh;
-    pango_layout_get_pixel_size(layout, &lw, &lh);
-    gtk_snapshot_save(snapshot);
-    gtk_snapshot_translate(snapshot, &GRAPHENE_POINT_INIT(24, (height - lh) / 2.0));
-    gtk_snapshot_append_layout(snapshot, layout, &fg);
-    gtk_snapshot_restore(snapshot);
-    g_object_unref(layout);
+    frontier_sparch_draw_placeholder(widget, snapshot, self->placeholder, 24);
     return;
   }
   FrReportBarChart c = screen_chart(self);

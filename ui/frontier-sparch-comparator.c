@@ -6,6 +6,7 @@
 
 #include "fr-report.h"
 #include "frontier-sparch-comparator.h"
+#include "frontier-sparch-draw.h"
 
 struct _FrontierSparchComparator {
   GtkWidget parent_instance;
@@ -15,17 +16,6 @@ struct _FrontierSparchComparator {
 };
 
 G_DEFINE_FINAL_TYPE(FrontierSparchComparator, frontier_sparch_comparator, GTK_TYPE_WIDGET)
-
-/* Thousands-grouped integers for labels, independent of the locale; main thread only (a ring of
- * buffers, so several may appear in one printf). */
-static const char *
-grp(gint64 v)
-{
-  static char ring[8][48];
-  static guint next;
-  char *buf = ring[next++ % G_N_ELEMENTS(ring)];
-  return fr_report_format_int_buf(v, buf, sizeof ring[0]);
-}
 
 static void
 clear_step(FrSparchComparatorStep *s)
@@ -37,12 +27,6 @@ clear_step(FrSparchComparatorStep *s)
   g_free(s->out_col);
   g_free(s->out_src);
   memset(s, 0, sizeof *s);
-}
-
-static void
-set_rgba(cairo_t *cr, const GdkRGBA *c, double alpha)
-{
-  cairo_set_source_rgba(cr, c->red, c->green, c->blue, c->alpha * alpha);
 }
 
 static void
@@ -67,28 +51,14 @@ frontier_sparch_comparator_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
   int width = gtk_widget_get_width(widget), height = gtk_widget_get_height(widget);
   if (width < 40 || height < 40)
     return;
-  GdkRGBA fg, ca, cb, stair;
-  gboolean dark = adw_style_manager_get_dark(adw_style_manager_get_default());
-  gtk_style_context_get_color(gtk_widget_get_style_context(widget), &fg);
-  gdk_rgba_parse(&ca, dark ? "#78aeed" : "#1c71d8");
-  gdk_rgba_parse(&cb, dark ? "#ffa348" : "#e66100");
-  gdk_rgba_parse(&stair, dark ? "#f66151" : "#c01c28");
+  /* a's keys in blue, b's in orange, the staircase in red. */
+  FrontierSparchPalette pal;
+  frontier_sparch_draw_get_palette(widget, &pal);
+  const GdkRGBA fg = pal.fg, ca = pal.accent, cb = pal.active, stair = pal.miss;
 
   const FrSparchComparatorStep *s = &self->step;
   if (!s->valid || s->width <= 0) {
-    PangoLayout *layout = gtk_widget_create_pango_layout(widget, self->placeholder != NULL ? self->placeholder : "");
-    pango_layout_set_width(layout, (width - 48) * PANGO_SCALE);
-    pango_layout_set_alignment(layout, PANGO_ALIGN_CENTER);
-    pango_layout_set_wrap(layout, PANGO_WRAP_WORD_CHAR);
-    int lw, lh;
-    pango_layout_get_pixel_size(layout, &lw, &lh);
-    GdkRGBA dim = fg;
-    dim.alpha *= 0.55;
-    gtk_snapshot_save(snapshot);
-    gtk_snapshot_translate(snapshot, &GRAPHENE_POINT_INIT(24, (height - lh) / 2.0));
-    gtk_snapshot_append_layout(snapshot, layout, &dim);
-    gtk_snapshot_restore(snapshot);
-    g_object_unref(layout);
+    frontier_sparch_draw_placeholder(widget, snapshot, self->placeholder, 24);
     return;
   }
 
@@ -128,8 +98,8 @@ frontier_sparch_comparator_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
 
   /* Heading. */
   g_autofree char *head = g_strdup_printf("Row %s · round %d, layer %d · two chunks of %d keys",
-                                          grp(s->row + 1), s->round + 1, s->layer + 1, W);
-  set_rgba(cr, &fg, 0.85);
+                                          frontier_sparch_draw_grp(s->row + 1), s->round + 1, s->layer + 1, W);
+  frontier_sparch_draw_set_rgba(cr, &fg, 0.85);
   pango_layout_set_width(normal, (int)((width - 2 * pad) * PANGO_SCALE));
   pango_layout_set_ellipsize(normal, PANGO_ELLIPSIZE_END);
   show_text(cr, normal, head, pad, pad, 0, 0, 0);
@@ -137,33 +107,33 @@ frontier_sparch_comparator_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
   /* Key labels: b across the top (rotated), a down the left. */
   for (int j = 0; j < W; j++) {
     g_snprintf(buf, sizeof buf, "%d", s->b_col[j]);
-    set_rgba(cr, &cb, 1);
+    frontier_sparch_draw_set_rgba(cr, &cb, 1);
     show_text(cr, small, buf, x0 + (j + 0.5) * cell, y0 - 6, 0, 0.5, -G_PI / 3);
   }
-  set_rgba(cr, &cb, 1);
+  frontier_sparch_draw_set_rgba(cr, &cb, 1);
   show_text(cr, normal, "b", x0 + 4, y0 - label_top, 0, 0, 0);
   for (int i = 0; i < W; i++) {
     g_snprintf(buf, sizeof buf, "%d", s->a_col[i]);
-    set_rgba(cr, &ca, 1);
+    frontier_sparch_draw_set_rgba(cr, &ca, 1);
     show_text(cr, small, buf, x0 - 8, y0 + (i + 0.5) * cell, 1, 0.5, 0);
   }
-  set_rgba(cr, &ca, 1);
+  frontier_sparch_draw_set_rgba(cr, &ca, 1);
   show_text(cr, normal, "a", x0 - 8, y0 - 8, 1, 1, 0);
 
   /* The comparison array: a[i] <= b[j] cells shaded. */
   for (int i = 0; i < W; i++)
     for (int j = 0; j < W; j++) {
       gboolean le = s->a_le_b[i * W + j] != 0;
-      set_rgba(cr, le ? &ca : &fg, le ? 0.22 : 0.05);
+      frontier_sparch_draw_set_rgba(cr, le ? &ca : &fg, le ? 0.22 : 0.05);
       cairo_rectangle(cr, x0 + j * cell + 1, y0 + i * cell + 1, cell - 2, cell - 2);
       cairo_fill(cr);
       if (cell >= 16) {
-        set_rgba(cr, &fg, le ? 0.7 : 0.3);
+        frontier_sparch_draw_set_rgba(cr, &fg, le ? 0.7 : 0.3);
         show_text(cr, small, le ? "≤" : ">", x0 + (j + 0.5) * cell, y0 + (i + 0.5) * cell, 0.5, 0.5, 0);
       }
     }
   /* The staircase: in row i, b[j] < a[i] for j < boundary[i]. */
-  set_rgba(cr, &stair, 1);
+  frontier_sparch_draw_set_rgba(cr, &stair, 1);
   cairo_set_line_width(cr, 2.5);
   cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
   for (int i = 0; i < W; i++) {
@@ -183,34 +153,34 @@ frontier_sparch_comparator_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
       g_snprintf(buf, sizeof buf, "→ out %d", pos);
     else
       g_snprintf(buf, sizeof buf, "→ next");
-    set_rgba(cr, &fg, pos < W ? 0.75 : 0.4);
+    frontier_sparch_draw_set_rgba(cr, &fg, pos < W ? 0.75 : 0.4);
     show_text(cr, small, buf, x0 + gw + 8, y0 + (i + 0.5) * cell, 0, 0.5, 0);
   }
 
   /* The output chunk. */
   double oy = y0 + W * cell + out_gap;
-  set_rgba(cr, &fg, 0.75);
+  frontier_sparch_draw_set_rgba(cr, &fg, 0.75);
   show_text(cr, normal, "out", x0 - 8, oy + cell / 2, 1, 0.5, 0);
   for (int k = 0; k < W; k++) {
     const GdkRGBA *c = s->out_src[k] ? &cb : &ca;
-    set_rgba(cr, c, 0.85);
+    frontier_sparch_draw_set_rgba(cr, c, 0.85);
     cairo_rectangle(cr, x0 + k * cell + 1, oy + 1, cell - 2, cell - 2);
     cairo_fill(cr);
     g_snprintf(buf, sizeof buf, "%d", s->out_col[k]);
-    set_rgba(cr, c, 1);
+    frontier_sparch_draw_set_rgba(cr, c, 1);
     show_text(cr, small, buf, x0 + (k + 0.5) * cell, oy + cell + 6, 1, 0.5, -G_PI / 3);
   }
   /* Legend. */
   double lx = x0 + gw + 8, ly = oy;
-  set_rgba(cr, &ca, 0.85);
+  frontier_sparch_draw_set_rgba(cr, &ca, 0.85);
   cairo_rectangle(cr, lx, ly + 2, 10, 10);
   cairo_fill(cr);
-  set_rgba(cr, &fg, 0.75);
+  frontier_sparch_draw_set_rgba(cr, &fg, 0.75);
   show_text(cr, small, "from a", lx + 14, ly + 7, 0, 0.5, 0);
-  set_rgba(cr, &cb, 0.85);
+  frontier_sparch_draw_set_rgba(cr, &cb, 0.85);
   cairo_rectangle(cr, lx, ly + 18, 10, 10);
   cairo_fill(cr);
-  set_rgba(cr, &fg, 0.75);
+  frontier_sparch_draw_set_rgba(cr, &fg, 0.75);
   show_text(cr, small, "from b", lx + 14, ly + 23, 0, 0.5, 0);
 
   g_object_unref(small);

@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "fr-report.h"
+#include "frontier-sparch-draw.h"
 #include "frontier-sparch-pipeline.h"
 
 struct _FrontierSparchPipeline {
@@ -25,41 +26,6 @@ struct _FrontierSparchPipeline {
 };
 
 G_DEFINE_FINAL_TYPE(FrontierSparchPipeline, frontier_sparch_pipeline, GTK_TYPE_WIDGET)
-
-/* Thousands-grouped integers for labels, independent of the locale; main thread only (a ring of
- * buffers, so several may appear in one printf). */
-static const char *
-grp(gint64 v)
-{
-  static char ring[8][48];
-  static guint next;
-  char *buf = ring[next++ % G_N_ELEMENTS(ring)];
-  return fr_report_format_int_buf(v, buf, sizeof ring[0]);
-}
-
-typedef struct {
-  GdkRGBA fg, accent, active, dram, hit, miss, grid;
-} Palette;
-
-static void
-get_palette(GtkWidget *widget, Palette *p)
-{
-  gboolean dark = adw_style_manager_get_dark(adw_style_manager_get_default());
-  gtk_style_context_get_color(gtk_widget_get_style_context(widget), &p->fg);
-  gdk_rgba_parse(&p->accent, dark ? "#78aeed" : "#1c71d8");
-  gdk_rgba_parse(&p->active, dark ? "#ffa348" : "#e66100");
-  gdk_rgba_parse(&p->dram, dark ? "#c061cb" : "#813d9c");
-  gdk_rgba_parse(&p->hit, dark ? "#57e389" : "#26a269");
-  gdk_rgba_parse(&p->miss, dark ? "#f66151" : "#c01c28");
-  p->grid = p->fg;
-  p->grid.alpha = 0.15;
-}
-
-static void
-set_rgba(cairo_t *cr, const GdkRGBA *c, double alpha)
-{
-  cairo_set_source_rgba(cr, c->red, c->green, c->blue, c->alpha * alpha);
-}
 
 /* ---- schedule layout ---- */
 
@@ -215,8 +181,9 @@ frontier_sparch_pipeline_describe_frame(FrontierSparchPipeline *self)
   if (self->trace == NULL || !frame_state(self, &i, &r, &cycle, &frac))
     return NULL;
   const FrSparchRound *round = &self->result->rounds[r];
-  return g_strdup_printf("Round %s of %s · cycle %s · %s-bound%s", grp(r + 1), grp(self->result->n_rounds),
-                         grp((gint64)llround(cycle)), fr_sparch_bound_name(round->bound),
+  return g_strdup_printf("Round %s of %s · cycle %s · %s-bound%s", frontier_sparch_draw_grp(r + 1),
+                         frontier_sparch_draw_grp(self->result->n_rounds),
+                         frontier_sparch_draw_grp((gint64)llround(cycle)), fr_sparch_bound_name(round->bound),
                          round->final ? " · writes C" : "");
 }
 
@@ -225,7 +192,7 @@ frontier_sparch_pipeline_describe_frame(FrontierSparchPipeline *self)
 typedef struct {
   cairo_t *cr;
   PangoLayout *normal, *small, *bold;
-  Palette pal;
+  FrontierSparchPalette pal;
 } Ctx;
 
 /* Draws text with its anchor at (x, y): xalign 0 left, 0.5 centre, 1 right; y is the top. Returns the
@@ -239,7 +206,7 @@ text(Ctx *c, PangoLayout *layout, const char *s, double x, double y, double xali
   pango_layout_set_ellipsize(layout, max_w > 0 ? PANGO_ELLIPSIZE_END : PANGO_ELLIPSIZE_NONE);
   int w, h;
   pango_layout_get_pixel_size(layout, &w, &h);
-  set_rgba(c->cr, color, alpha);
+  frontier_sparch_draw_set_rgba(c->cr, color, alpha);
   cairo_move_to(c->cr, x - w * xalign, y);
   pango_cairo_show_layout(c->cr, layout);
   return h;
@@ -261,7 +228,7 @@ static void
 arrow(Ctx *c, double x0, double y0, double x1, double y1, const GdkRGBA *color, double alpha)
 {
   cairo_t *cr = c->cr;
-  set_rgba(cr, color, alpha);
+  frontier_sparch_draw_set_rgba(cr, color, alpha);
   cairo_set_line_width(cr, 1.5);
   cairo_move_to(cr, x0, y0);
   cairo_line_to(cr, x1 - 5, y1);
@@ -290,7 +257,7 @@ draw_dataflow(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
   const FrSparchTrace *t = self->trace;
   const FrSparchRound *round = &res->rounds[r];
   const FrSparchConfig *cfg = &res->config;
-  Palette *p = &c->pal;
+  FrontierSparchPalette *p = &c->pal;
 
   double col_in = w * 0.2, col_mul = w * 0.15, col_out = w * 0.14;
   double col_tree = w - col_in - col_mul - col_out;
@@ -305,16 +272,18 @@ draw_dataflow(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
   text(c, c->small, mul_head, xmul + col_mul / 2, y0 + 18, 0.5, &p->fg, 0.6, col_mul - 4);
   g_autofree char *tree_title = g_strdup_printf("%d-way merge tree", cfg->merge_ways);
   text(c, c->bold, tree_title, xtree + col_tree / 2, y0, 0.5, &p->fg, 0.9, col_tree - 4);
-  g_autofree char *tree_sub = g_strdup_printf("%s inputs this round · FIFO fill per layer below", grp(round->inputs));
+  g_autofree char *tree_sub =
+    g_strdup_printf("%s inputs this round · FIFO fill per layer below", frontier_sparch_draw_grp(round->inputs));
   text(c, c->small, tree_sub, xtree + col_tree / 2, y0 + 18, 0.5, &p->fg, 0.6, col_tree - 4);
   text(c, c->bold, "Output", xout + col_out / 2, y0, 0.5, &p->fg, 0.9, col_out - 4);
 
   /* Inputs: the round's partial matrices (from the multipliers) and intermediates (from DRAM). */
   int64_t node = self->round_node != NULL ? self->round_node[r] : -1;
   int64_t n_leaf = round->leaf_inputs, n_inter = round->inputs - round->leaf_inputs;
-  g_autofree char *in_sub = g_strdup_printf("%s %s", grp(n_leaf), cfg->condense ? "condensed columns" : "columns of A");
+  g_autofree char *in_sub =
+    g_strdup_printf("%s %s", frontier_sparch_draw_grp(n_leaf), cfg->condense ? "condensed columns" : "columns of A");
   text(c, c->small, in_sub, xin + 4, y0 + 18, 0, &p->accent, 1.0, col_in - 8);
-  g_autofree char *in_sub2 = g_strdup_printf("%s from DRAM", grp(n_inter));
+  g_autofree char *in_sub2 = g_strdup_printf("%s from DRAM", frontier_sparch_draw_grp(n_inter));
   text(c, c->small, in_sub2, xin + 4, y0 + 32, 0, &p->dram, 1.0, col_in - 8);
   double row_h = 7;
   int max_rows = (int)MAX(1, (bottom - top - 16) / row_h);
@@ -340,7 +309,7 @@ draw_dataflow(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
       }
     }
     double yy = top + 4 + k * row_h;
-    set_rgba(cr, is_leaf ? &p->accent : &p->dram, 0.85);
+    frontier_sparch_draw_set_rgba(cr, is_leaf ? &p->accent : &p->dram, 0.85);
     cairo_rectangle(cr, xin + 4, yy, len, row_h - 2.5);
     cairo_fill(cr);
     if (is_leaf) {
@@ -353,7 +322,7 @@ draw_dataflow(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
     shown++;
   }
   if (total_in > shown) {
-    g_autofree char *more = g_strdup_printf("+ %s more", grp(total_in - shown));
+    g_autofree char *more = g_strdup_printf("+ %s more", frontier_sparch_draw_grp(total_in - shown));
     text(c, c->small, more, xin + 4, top + 4 + shown * row_h, 0, &p->fg, 0.6, col_in - 8);
   }
 
@@ -369,7 +338,7 @@ draw_dataflow(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
   for (int k = 0; k < m; k++) {
     int gxk = k % side, gyk = k / side;
     gboolean on = ((k + shift) % m) < lit;
-    set_rgba(cr, on ? &p->active : &p->fg, on ? 0.9 : 0.12);
+    frontier_sparch_draw_set_rgba(cr, on ? &p->active : &p->fg, on ? 0.9 : 0.12);
     rounded_rect(cr, gx + gxk * cell + 1, gy + gyk * cell + 1, cell - 2, cell - 2, 2);
     cairo_fill(cr);
   }
@@ -406,7 +375,7 @@ draw_dataflow(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
       cur_y[k] = cy;
       /* Edges from the two children of the previous layer. */
       if (l > 0) {
-        set_rgba(cr, &p->fg, 0.22);
+        frontier_sparch_draw_set_rgba(cr, &p->fg, 0.22);
         cairo_set_line_width(cr, 1);
         for (int e = 0; e < 2; e++) {
           int child = 2 * k + e;
@@ -417,17 +386,17 @@ draw_dataflow(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
         }
         cairo_stroke(cr);
       } else if (leaf_drawn > 0 || inter_drawn > 0) {
-        set_rgba(cr, &p->fg, 0.1);
+        frontier_sparch_draw_set_rgba(cr, &p->fg, 0.1);
         cairo_set_line_width(cr, 1);
         cairo_move_to(cr, xtree, cy);
         cairo_line_to(cr, cx - bw / 2, cy);
         cairo_stroke(cr);
       }
-      set_rgba(cr, &p->fg, 0.12);
+      frontier_sparch_draw_set_rgba(cr, &p->fg, 0.12);
       rounded_rect(cr, cx - bw / 2, cy - bh / 2, bw, bh, MIN(3, bh / 3));
       cairo_fill(cr);
       if (fill > 0) {
-        set_rgba(cr, &p->accent, 0.9);
+        frontier_sparch_draw_set_rgba(cr, &p->accent, 0.9);
         cairo_save(cr);
         rounded_rect(cr, cx - bw / 2, cy - bh / 2, bw, bh, MIN(3, bh / 3));
         cairo_clip(cr);
@@ -446,10 +415,10 @@ draw_dataflow(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
     /* The layer's FIFO gauge. */
     double gw = CLAMP(lw * 0.4, 8, 26);
     double gx0 = cx - gw / 2;
-    set_rgba(cr, &p->fg, 0.1);
+    frontier_sparch_draw_set_rgba(cr, &p->fg, 0.1);
     rounded_rect(cr, gx0, gauge_top, gw, MAX(gauge_h, 4), 3);
     cairo_fill(cr);
-    set_rgba(cr, &p->accent, 0.9);
+    frontier_sparch_draw_set_rgba(cr, &p->accent, 0.9);
     double fh = MAX(gauge_h, 4) * fill;
     cairo_rectangle(cr, gx0, gauge_top + MAX(gauge_h, 4) - fh, gw, fh);
     cairo_fill(cr);
@@ -466,7 +435,7 @@ draw_dataflow(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
   double ob_w = col_out - 12, ob_h = 62;
   double obx = xout + 6, oby = root_y - ob_h / 2;
   arrow(c, root_x + 2, root_y, obx - 2, root_y, round->final ? &p->hit : &p->dram, 0.8);
-  set_rgba(cr, round->final ? &p->hit : &p->dram, 0.18);
+  frontier_sparch_draw_set_rgba(cr, round->final ? &p->hit : &p->dram, 0.18);
   rounded_rect(cr, obx, oby, ob_w, ob_h, 6);
   cairo_fill(cr);
   g_autofree char *out_n = si((double)round->elements_out);
@@ -483,10 +452,10 @@ draw_schedule(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
 {
   cairo_t *cr = c->cr;
   const FrSparchTrace *t = self->trace;
-  Palette *p = &c->pal;
+  FrontierSparchPalette *p = &c->pal;
   g_autofree char *title = g_strdup_printf("%s schedule · %s rounds",
                                            self->result->config.huffman ? "Huffman" : "Index-order",
-                                           grp(self->result->n_rounds));
+                                           frontier_sparch_draw_grp(self->result->n_rounds));
   text(c, c->bold, title, x0, y0, 0, &p->fg, 0.9, w);
   double top = y0 + 26, bottom = y0 + h - 6;
   if (self->n_nodes == 0) {
@@ -508,7 +477,7 @@ draw_schedule(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
       a *= CLAMP(6.0 / MAX(fan, 1), 0.15, 1.0);
     }
     const GdkRGBA *col = pr == cur_round ? &p->active : pr < cur_round ? &p->accent : &p->fg;
-    set_rgba(cr, col, a);
+    frontier_sparch_draw_set_rgba(cr, col, a);
     cairo_set_line_width(cr, pr == cur_round ? 1.6 : 1);
     cairo_move_to(cr, x0 + self->node_x[i] * w, top + self->node_depth[i] * dy);
     cairo_line_to(cr, x0 + self->node_x[par] * w, top + self->node_depth[par] * dy);
@@ -524,14 +493,14 @@ draw_schedule(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
     if (nd->round < 0) {
       int32_t pr = nd->parent >= 0 && nd->parent < self->n_nodes ? t->nodes[nd->parent].round : G_MAXINT32;
       const GdkRGBA *col = pr <= cur_round ? &p->accent : &p->fg;
-      set_rgba(cr, col, pr <= cur_round ? 0.8 : 0.15);
+      frontier_sparch_draw_set_rgba(cr, col, pr <= cur_round ? 0.8 : 0.15);
       cairo_arc(cr, x, y, pr <= cur_round ? 1.6 : 1.2, 0, 2 * G_PI);
       cairo_fill(cr);
       continue;
     }
     double rad = 2.5 + 4.5 * log1p((double)nd->size) / max_log;
     const GdkRGBA *col = nd->round == cur_round ? &p->active : nd->round < cur_round ? &p->accent : &p->fg;
-    set_rgba(cr, col, nd->round <= cur_round ? 1.0 : 0.35);
+    frontier_sparch_draw_set_rgba(cr, col, nd->round <= cur_round ? 1.0 : 0.35);
     cairo_arc(cr, x, y, rad, 0, 2 * G_PI);
     if (nd->round <= cur_round)
       cairo_fill(cr);
@@ -540,7 +509,7 @@ draw_schedule(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
       cairo_stroke(cr);
     }
     if (nd->round == cur_round) {
-      set_rgba(cr, &p->active, 0.4);
+      frontier_sparch_draw_set_rgba(cr, &p->active, 0.4);
       cairo_set_line_width(cr, 2);
       cairo_arc(cr, x, y, rad + 3.5, 0, 2 * G_PI);
       cairo_stroke(cr);
@@ -556,7 +525,7 @@ draw_prefetch(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
   cairo_t *cr = c->cr;
   const FrSparchTrace *t = self->trace;
   const FrSparchResult *res = self->result;
-  Palette *p = &c->pal;
+  FrontierSparchPalette *p = &c->pal;
   int64_t lines = res->prefetch_hits + res->prefetch_misses;
   g_autofree char *title = NULL;
   if (res->config.prefetch == FR_SPARCH_PREFETCH_NONE)
@@ -601,16 +570,16 @@ draw_prefetch(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
       continue;
     double alpha = cur >= 0 && b0 > cur ? 0.3 : 0.9;
     double hh = ph * hits / tot;
-    set_rgba(cr, &p->hit, alpha);
+    frontier_sparch_draw_set_rgba(cr, &p->hit, alpha);
     cairo_rectangle(cr, x0 + k * cw, top + ph - hh, MAX(cw - (cw > 3 ? 1 : 0), 0.8), hh);
     cairo_fill(cr);
-    set_rgba(cr, &p->miss, alpha);
+    frontier_sparch_draw_set_rgba(cr, &p->miss, alpha);
     cairo_rectangle(cr, x0 + k * cw, top, MAX(cw - (cw > 3 ? 1 : 0), 0.8), ph - hh);
     cairo_fill(cr);
   }
   if (cur >= 0) {
     double cx = x0 + (cur + 0.5) * w / n;
-    set_rgba(cr, &p->fg, 0.9);
+    frontier_sparch_draw_set_rgba(cr, &p->fg, 0.9);
     cairo_set_line_width(cr, 2);
     cairo_move_to(cr, cx, top - 3);
     cairo_line_to(cr, cx, top + ph + 3);
@@ -618,12 +587,12 @@ draw_prefetch(FrontierSparchPipeline *self, Ctx *c, double x0, double y0, double
   }
   /* Legend under the plot. */
   double ly = top + ph + 4;
-  set_rgba(cr, &p->hit, 1);
+  frontier_sparch_draw_set_rgba(cr, &p->hit, 1);
   cairo_rectangle(cr, x0, ly + 4, 9, 9);
   cairo_fill(cr);
   double lw = text(c, c->small, "hits", x0 + 13, ly, 0, &p->fg, 0.75, 0);
   (void)lw;
-  set_rgba(cr, &p->miss, 1);
+  frontier_sparch_draw_set_rgba(cr, &p->miss, 1);
   cairo_rectangle(cr, x0 + 56, ly + 4, 9, 9);
   cairo_fill(cr);
   text(c, c->small, "misses (per request bin, share of lines)", x0 + 69, ly, 0, &p->fg, 0.75, w - 69);
@@ -637,24 +606,12 @@ frontier_sparch_pipeline_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
   if (width < 40 || height < 40)
     return;
   Ctx c = { 0 };
-  get_palette(widget, &c.pal);
+  frontier_sparch_draw_get_palette(widget, &c.pal);
 
   int64_t sample, r;
   double cycle, frac;
   if (self->trace == NULL || !frame_state(self, &sample, &r, &cycle, &frac)) {
-    PangoLayout *layout = gtk_widget_create_pango_layout(widget, self->placeholder != NULL ? self->placeholder : "");
-    pango_layout_set_width(layout, (width - 48) * PANGO_SCALE);
-    pango_layout_set_alignment(layout, PANGO_ALIGN_CENTER);
-    pango_layout_set_wrap(layout, PANGO_WRAP_WORD_CHAR);
-    int lw, lh;
-    pango_layout_get_pixel_size(layout, &lw, &lh);
-    GdkRGBA dim = c.pal.fg;
-    dim.alpha *= 0.55;
-    gtk_snapshot_save(snapshot);
-    gtk_snapshot_translate(snapshot, &GRAPHENE_POINT_INIT(24, (height - lh) / 2.0));
-    gtk_snapshot_append_layout(snapshot, layout, &dim);
-    gtk_snapshot_restore(snapshot);
-    g_object_unref(layout);
+    frontier_sparch_draw_placeholder(widget, snapshot, self->placeholder, 24);
     return;
   }
 
@@ -678,7 +635,7 @@ frontier_sparch_pipeline_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
   draw_dataflow(self, &c, pad, pad, width - 2 * pad, top_h, sample, r, frac);
   double by = pad + top_h + 18;
   double bh = height - by - pad;
-  set_rgba(c.cr, &c.pal.fg, 0.12);
+  frontier_sparch_draw_set_rgba(c.cr, &c.pal.fg, 0.12);
   cairo_set_line_width(c.cr, 1);
   cairo_move_to(c.cr, pad, by - 9.5);
   cairo_line_to(c.cr, width - pad, by - 9.5);

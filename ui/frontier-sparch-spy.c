@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "fr-report.h"
+#include "frontier-sparch-draw.h"
 #include "frontier-sparch-spy.h"
 
 struct _FrontierSparchSpyData {
@@ -98,35 +99,19 @@ struct _FrontierSparchSpy {
 
 G_DEFINE_FINAL_TYPE(FrontierSparchSpy, frontier_sparch_spy, GTK_TYPE_WIDGET)
 
-/* Thousands-grouped integers for labels, independent of the locale; main thread only (a ring of
- * buffers, so several may appear in one printf). */
-static const char *
-grp(gint64 v)
-{
-  static char ring[8][48];
-  static guint next;
-  char *buf = ring[next++ % G_N_ELEMENTS(ring)];
-  return fr_report_format_int_buf(v, buf, sizeof ring[0]);
-}
-
 enum { PROP_0, PROP_TITLE, PROP_PLACEHOLDER, N_PROPS };
 static GParamSpec *props[N_PROPS];
 
 #define PAD 8.0
-
-static gboolean
-is_dark(void)
-{
-  return adw_style_manager_get_dark(adw_style_manager_get_default());
-}
 
 static void
 update_description(FrontierSparchSpy *self)
 {
   g_autofree char *desc = NULL;
   if (self->data != NULL)
-    desc = g_strdup_printf("%s × %s matrix, %s nonzeros", grp(self->data->nrows), grp(self->data->ncols),
-                           grp(self->data->nnz));
+    desc = g_strdup_printf("%s × %s matrix, %s nonzeros", frontier_sparch_draw_grp(self->data->nrows),
+                           frontier_sparch_draw_grp(self->data->ncols),
+                           frontier_sparch_draw_grp(self->data->nnz));
   else
     desc = g_strdup(self->placeholder != NULL ? self->placeholder : "Empty");
   gtk_accessible_update_property(GTK_ACCESSIBLE(self), GTK_ACCESSIBLE_PROPERTY_LABEL,
@@ -141,7 +126,7 @@ build_image(FrontierSparchSpy *self)
   if (self->data == NULL)
     return;
   FrontierSparchSpyData *d = self->data;
-  gboolean dark = is_dark();
+  gboolean dark = frontier_sparch_draw_is_dark();
   self->image_dark = dark;
   /* Adwaita blue 3 on light, blue 2 on dark. */
   double r = dark ? 0x62 / 255.0 : 0x1c / 255.0, g = dark ? 0xa0 / 255.0 : 0x71 / 255.0,
@@ -210,23 +195,11 @@ frontier_sparch_spy_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
     const GdkRGBA colors[4] = { frame, frame, frame, frame };
     const float widths[4] = { 1, 1, 1, 1 };
     gtk_snapshot_append_border(snapshot, &outline, widths, colors);
-    PangoLayout *layout = gtk_widget_create_pango_layout(widget, self->placeholder != NULL ? self->placeholder : "");
-    pango_layout_set_width(layout, (int)((width - 4 * PAD) * PANGO_SCALE));
-    pango_layout_set_alignment(layout, PANGO_ALIGN_CENTER);
-    pango_layout_set_wrap(layout, PANGO_WRAP_WORD_CHAR);
-    int lw, lh;
-    pango_layout_get_pixel_size(layout, &lw, &lh);
-    GdkRGBA dim = fg;
-    dim.alpha *= 0.55;
-    gtk_snapshot_save(snapshot);
-    gtk_snapshot_translate(snapshot, &GRAPHENE_POINT_INIT(2 * PAD, (height - lh) / 2.0));
-    gtk_snapshot_append_layout(snapshot, layout, &dim);
-    gtk_snapshot_restore(snapshot);
-    g_object_unref(layout);
+    frontier_sparch_draw_placeholder(widget, snapshot, self->placeholder, 2 * PAD);
     return;
   }
 
-  if (self->image == NULL || self->image_dark != is_dark())
+  if (self->image == NULL || self->image_dark != frontier_sparch_draw_is_dark())
     build_image(self);
 
   double x, y, w, h;
@@ -292,11 +265,14 @@ query_tooltip_cb(GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip 
   int64_t r0 = bin_first(bi, d->nrows, d->bin_rows), r1 = bin_first(bi + 1, d->nrows, d->bin_rows) - 1;
   int64_t c0 = bin_first(bj, d->ncols, d->bin_cols), c1 = bin_first(bj + 1, d->ncols, d->bin_cols) - 1;
   guint32 n = d->counts[(gsize)bi * d->bin_cols + bj];
-  g_autofree char *rows = r1 > r0 ? g_strdup_printf("Rows %s–%s", grp(r0 + 1), grp(r1 + 1))
-                                  : g_strdup_printf("Row %s", grp(r0 + 1));
-  g_autofree char *cols = c1 > c0 ? g_strdup_printf("columns %s–%s", grp(c0 + 1), grp(c1 + 1))
-                                  : g_strdup_printf("column %s", grp(c0 + 1));
-  g_autofree char *text = g_strdup_printf("%s, %s: %s nonzero%s", rows, cols, grp(n), n == 1 ? "" : "s");
+  g_autofree char *rows = r1 > r0 ? g_strdup_printf("Rows %s–%s", frontier_sparch_draw_grp(r0 + 1),
+                                                    frontier_sparch_draw_grp(r1 + 1))
+                                  : g_strdup_printf("Row %s", frontier_sparch_draw_grp(r0 + 1));
+  g_autofree char *cols = c1 > c0 ? g_strdup_printf("columns %s–%s", frontier_sparch_draw_grp(c0 + 1),
+                                                    frontier_sparch_draw_grp(c1 + 1))
+                                  : g_strdup_printf("column %s", frontier_sparch_draw_grp(c0 + 1));
+  g_autofree char *text =
+    g_strdup_printf("%s, %s: %s nonzero%s", rows, cols, frontier_sparch_draw_grp(n), n == 1 ? "" : "s");
   gtk_tooltip_set_text(tooltip, text);
   return TRUE;
 }

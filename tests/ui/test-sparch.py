@@ -18,113 +18,20 @@ and OuterSPACE with their bytes per category, check the key numbers appeared, sc
 close the window and check the process exits cleanly. The app's output goes to
 <outdir>/ui-test-sparch-frontier.log.
 """
-import argparse
 import os
 import re
-import shutil
-import signal
-import subprocess
 import sys
 import time
 
-from dogtail.config import config
+# The shared harness lives next to this script (meson runs it by path).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from frontier_uitest import (  # noqa: E402  (configures dogtail; needs the path above)
+    TestFailure, by, click, close_app, find, find_app, launched, log, main, page_title, screenshot,
+    select_in_list, set_budget, wait_for)
 
-config.checkForA11y = False
-config.logDebugToFile = False
-config.searchBackoffDuration = 0.25
-config.searchCutoffCount = 8
-config.defaultDelay = 0.1
-config.actionDelay = 0.1
-config.typingDelay = 0.05
-
-from dogtail import tree  # noqa: E402  (must follow the config above)
-from gi.repository import GLib  # noqa: E402
-
-TOTAL_BUDGET_S = 55
-START = time.monotonic()
+set_budget(55)
 CATEGORIES = ("A read", "B read", "Partial write", "Partial read", "C write")
-
-
-class TestFailure(Exception):
-    pass
-
-
-def log(msg):
-    print(f"[{time.monotonic() - START:6.1f}s] {msg}", flush=True)
-
-
-def budget_left():
-    return TOTAL_BUDGET_S - (time.monotonic() - START)
-
-
-def wait_for(what, predicate, timeout, interval=0.25):
-    """Polls predicate() until it returns a truthy value; raises TestFailure after timeout."""
-    deadline = time.monotonic() + min(timeout, max(1.0, budget_left()))
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (GLib.Error, tree.SearchError, LookupError, RuntimeError) as e:
-            last_error = e
-        time.sleep(interval)
-    detail = f" (last error: {last_error})" if last_error else ""
-    raise TestFailure(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
-
-
-def find(root, pred):
-    """Returns the first descendant matching pred, or None (no dogtail retries/logging)."""
-    try:
-        return root.findChild(pred, recursive=True, retry=False, requireResult=False)
-    except tree.SearchError:
-        return None
-
-
-def by(name=None, role=None, prefix=None):
-    def pred(node):
-        try:
-            return ((name is None or node.name == name) and (role is None or node.roleName == role)
-                    and (prefix is None or node.name.startswith(prefix)))
-        except GLib.Error:
-            return False
-    return pred
-
-
-def find_app(proc):
-    for app in tree.root.applications():
-        try:
-            if app.name in ("frontier", "Frontier") and (app.get_process_id() == proc.pid):
-                return app
-        except (GLib.Error, AttributeError):
-            if app.name in ("frontier", "Frontier"):
-                return app
-    if proc.poll() is not None:
-        raise TestFailure(f"frontier exited early with status {proc.returncode}")
-    return None
-
-
-def click(node, what):
-    if "click" not in node.actions:
-        raise TestFailure(f"{what} has no AT-SPI 'click' action (actions: {list(node.actions)})")
-    node.doActionNamed("click")
-
-
-def select_in_list(lst, name, what):
-    names = [c.name for c in lst.children]
-    if name not in names:
-        raise TestFailure(f"{what} has no '{name}' row (rows: {names})")
-    lst.querySelection().selectChild(names.index(name))
-
-
-def page_title(app):
-    """The content header's title (an AdwWindowTitle label other than the sidebar's 'Frontier')."""
-    titles = app.findChildren(by("AdwWindowTitle", "filler"), recursive=True)
-    labels = []
-    for t in titles:
-        labels += [c.name for c in t.findChildren(by(role="label"), recursive=True)]
-    rest = [lbl for lbl in labels if lbl != "Frontier"]
-    return rest[0] if rest else None
 
 
 def toasts(app):
@@ -133,17 +40,6 @@ def toasts(app):
         if n.name.startswith(("Could not", "Simulation", "Loading", "Invalid")):
             out.append(n.name)
     return out
-
-
-def screenshot(path):
-    if shutil.which("import") is None:
-        log("imagemagick 'import' not found: no screenshot")
-        return
-    r = subprocess.run(["import", "-window", "root", path], capture_output=True, timeout=20)
-    if r.returncode != 0:
-        log(f"screenshot failed: {r.stderr.decode(errors='replace').strip()}")
-    else:
-        log(f"screenshot: {path}")
 
 
 SIZE = r"([0-9.]+) ?([kMGTPE]?)B"
@@ -170,10 +66,7 @@ def parse_bars(description):
 def run(args):
     os.makedirs(args.outdir, exist_ok=True)
     log_path = os.path.join(args.outdir, "ui-test-sparch-frontier.log")
-    app_log = open(log_path, "w")
-    log(f"launching {args.app} (its output: {log_path})")
-    proc = subprocess.Popen([args.app], stdout=app_log, stderr=subprocess.STDOUT)
-    try:
+    with launched(args.app, log_path) as proc:
         app = wait_for("the 'frontier' application on the AT-SPI bus", lambda: find_app(proc), 30)
         log("application found on the accessibility bus")
         wait_for("the main window", lambda: find(app, by(role="frame")), 15)
@@ -263,43 +156,8 @@ def run(args):
         else:
             log("warning: no clickable 'Pipeline' switcher button; pipeline screenshot skipped")
 
-        close = find(app, by("Close", "push button"))
-        if close is None:
-            raise TestFailure("the window's Close button was not found")
-        click(close, "the window's Close button")
-        try:
-            code = proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            raise TestFailure("frontier did not exit within 15 s of closing its window")
-        if code != 0:
-            raise TestFailure(f"frontier exited with status {code}; see {log_path}")
-        log("frontier exited cleanly")
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        app_log.close()
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--app", required=True, help="path to the frontier executable")
-    parser.add_argument("--outdir", required=True, help="where screenshots and the app's log go")
-    args = parser.parse_args()
-    if not os.access(args.app, os.X_OK):
-        print(f"FAIL: {args.app} is not an executable (build it first)", file=sys.stderr)
-        return 1
-    try:
-        run(args)
-    except TestFailure as e:
-        log(f"FAIL: {e}")
-        return 1
-    log("PASS")
-    return 0
+        close_app(app, proc, log_path, 15)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(run, __doc__))
