@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 
 #include "fr-job.h"
+#include "frontier-jobs.h"
 #include "fr-model-io.h"
 #include "fr-mtx.h"
 #include "fr-report.h"
@@ -1714,28 +1715,6 @@ drop_cb(GtkDropTarget *target, const GValue *value, double x, double y, Frontier
 
 /* ---- lifetime ---- */
 
-typedef struct {
-  FrJob *job;
-  gint64 deadline_us;
-} Orphan;
-
-static gboolean
-orphan_poll_cb(gpointer data)
-{
-  Orphan *o = data;
-  FrEvent *ev;
-  while ((ev = fr_job_pop_event(o->job)) != NULL)
-    fr_event_free(ev);
-  if (fr_job_get_status(o->job) != FR_JOB_RUNNING || g_get_monotonic_time() > o->deadline_us) {
-    GApplication *app = g_application_get_default();
-    if (app != NULL)
-      g_application_release(app);
-    fr_job_unref(o->job);
-    g_free(o);
-    return G_SOURCE_REMOVE;
-  }
-  return G_SOURCE_CONTINUE;
-}
 
 static void
 frontier_sparch_page_dispose(GObject *object)
@@ -1754,19 +1733,7 @@ frontier_sparch_page_dispose(GObject *object)
     adw_animation_skip(self->scroll_animation);
   g_clear_object(&self->scroll_animation);
   /* A job still running is cancelled; the application stays up until it has stopped (10 s at most). */
-  if (self->job != NULL) {
-    fr_job_cancel(self->job);
-    GApplication *app = g_application_get_default();
-    if (app != NULL) {
-      Orphan *o = g_new0(Orphan, 1);
-      o->job = g_steal_pointer(&self->job);
-      o->deadline_us = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-      g_application_hold(app);
-      g_timeout_add(50, orphan_poll_cb, o);
-    } else {
-      g_clear_pointer(&self->job, fr_job_unref);
-    }
-  }
+  frontier_jobs_cancel_and_release(g_steal_pointer(&self->job));
   if (self->chooser != NULL) {
     g_signal_handlers_disconnect_by_data(self->chooser, self);
     gtk_native_dialog_destroy(GTK_NATIVE_DIALOG(self->chooser));

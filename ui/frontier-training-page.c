@@ -8,6 +8,7 @@
 
 #include "fr-classifier.h"
 #include "fr-job.h"
+#include "frontier-jobs.h"
 
 #include "frontier-application.h"
 #include "frontier-chart.h"
@@ -453,30 +454,6 @@ save_model_action(GtkWidget *widget, const char *action, GVariant *param)
   gtk_native_dialog_show(GTK_NATIVE_DIALOG(self->chooser));
 }
 
-/* After the page goes away mid-run, keep the application alive until the cancelled job has
- * stopped (so it never dies half-way through writing a file), for at most ten seconds. */
-typedef struct {
-  FrJob *job;
-  gint64 deadline_us;
-} Orphan;
-
-static gboolean
-orphan_poll_cb(gpointer data)
-{
-  Orphan *o = data;
-  FrEvent *ev;
-  while ((ev = fr_job_pop_event(o->job)) != NULL)
-    fr_event_free(ev);
-  if (fr_job_get_status(o->job) != FR_JOB_RUNNING || g_get_monotonic_time() > o->deadline_us) {
-    GApplication *app = g_application_get_default();
-    if (app != NULL)
-      g_application_release(app);
-    fr_job_unref(o->job);
-    g_free(o);
-    return G_SOURCE_REMOVE;
-  }
-  return G_SOURCE_CONTINUE;
-}
 
 static void
 frontier_training_page_dispose(GObject *object)
@@ -487,19 +464,7 @@ frontier_training_page_dispose(GObject *object)
     gtk_widget_remove_tick_callback(GTK_WIDGET(self), self->tick_id);
     self->tick_id = 0;
   }
-  if (self->job != NULL) {
-    fr_job_cancel(self->job);
-    GApplication *app = g_application_get_default();
-    if (app != NULL) {
-      Orphan *o = g_new0(Orphan, 1);
-      o->job = g_steal_pointer(&self->job);
-      o->deadline_us = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-      g_application_hold(app);
-      g_timeout_add(50, orphan_poll_cb, o);
-    } else {
-      g_clear_pointer(&self->job, fr_job_unref);
-    }
-  }
+  frontier_jobs_cancel_and_release(g_steal_pointer(&self->job));
   if (self->chooser != NULL) {
     g_signal_handlers_disconnect_by_data(self->chooser, self);
     gtk_native_dialog_destroy(GTK_NATIVE_DIALOG(self->chooser));
