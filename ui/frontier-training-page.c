@@ -454,7 +454,6 @@ save_model_action(GtkWidget *widget, const char *action, GVariant *param)
   gtk_native_dialog_show(GTK_NATIVE_DIALOG(self->chooser));
 }
 
-
 static void
 frontier_training_page_dispose(GObject *object)
 {
