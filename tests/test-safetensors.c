@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include "fr-test-util.h"
 #include <sys/wait.h>
 
 static char *tmp_dir;
@@ -17,17 +18,6 @@ tmp_path(const char *name)
   return g_build_filename(tmp_dir, name, NULL);
 }
 
-/* tests/data/safetensors/<name>, or NULL (and the test skipped) when FR_TEST_SRCDIR is unset. */
-static char *
-data_path(const char *name)
-{
-  const char *srcdir = g_getenv("FR_TEST_SRCDIR");
-  if (!srcdir) {
-    g_test_skip("FR_TEST_SRCDIR not set");
-    return NULL;
-  }
-  return g_build_filename(srcdir, "data", "safetensors", name, NULL);
-}
 
 static guint64
 le64(const guint8 *p)
@@ -697,7 +687,7 @@ rewrite(const FrSafetensors *st, FrSafetensorsWriter **wout)
 static void
 test_reference(void)
 {
-  char *path = data_path("reference.safetensors");
+  char *path = fr_test_data_path("safetensors", "reference.safetensors");
   if (!path)
     return;
   GError *error = NULL;
@@ -785,8 +775,8 @@ test_python_reads_ours(void)
     g_test_skip("no /usr/bin/python3");
     return;
   }
-  char *ref = data_path("reference.safetensors");
-  char *script = data_path("make_reference.py");
+  char *ref = fr_test_data_path("safetensors", "reference.safetensors");
+  char *script = fr_test_data_path("safetensors", "make_reference.py");
   if (!ref || !script)
     return;
   GError *error = NULL;

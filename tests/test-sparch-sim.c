@@ -4,6 +4,7 @@
 #include "fr-job.h"
 #include "fr-mtx.h"
 #include "fr-sparch.h"
+#include "fr-test-util.h"
 #include "fr-spgemm.h"
 
 #include <json-glib/json-glib.h>
@@ -43,36 +44,7 @@ static FrCsr *random_csr(int64_t nr, int64_t nc, double density, guint32 seed, g
   return m;
 }
 
-/* Power-law-ish: a few heavy rows and columns, like the graphs. */
-static FrCsr *skewed_csr(int64_t n, int64_t nnz, guint32 seed) {
-  GRand *rng = g_rand_new_with_seed(seed);
-  int64_t *ri = g_new(int64_t, nnz), *ci = g_new(int64_t, nnz);
-  double *v = g_new(double, nnz);
-  for (int64_t t = 0; t < nnz; t++) {
-    double u = g_rand_double(rng), w = g_rand_double(rng);
-    ri[t] = (int64_t)(n * u * u * u) % n;
-    ci[t] = (int64_t)(n * w * w) % n;
-    v[t] = g_rand_double_range(rng, 0.1, 2.0);
-  }
-  GError *err = NULL;
-  FrCsr *m = fr_csr_from_coo(n, n, nnz, ri, ci, v, TRUE, &err);
-  g_assert_no_error(err);
-  g_free(ri);
-  g_free(ci);
-  g_free(v);
-  g_rand_free(rng);
-  return m;
-}
 
-static FrCsr *load_matrix(const char *name) {
-  const char *dir = g_getenv("FR_DATA_DIR");
-  char *path = g_build_filename(dir ? dir : "data", "matrices", name, NULL);
-  GError *err = NULL;
-  FrCsr *m = fr_mtx_load(path, NULL, &err);
-  g_assert_no_error(err);
-  g_free(path);
-  return m;
-}
 
 static void check_sums(const FrSparchResult *r) {
   g_assert_cmpint(r->total, ==, r->a_read + r->b_read + r->partial_write + r->partial_read + r->c_write);
@@ -298,7 +270,7 @@ static void test_product_random(void) {
     fr_csr_free(a);
     fr_csr_free(b);
   }
-  FrCsr *s = skewed_csr(400, 4000, 7);
+  FrCsr *s = fr_test_skewed_csr(400, 4000, 7);
   check_all_configs(s, s, 2);
   check_all_configs(s, s, 8);
   check_all_configs(s, s, 64);
@@ -317,7 +289,7 @@ static void test_product_random(void) {
 static void test_product_real(void) {
   const char *names[] = {"p2p-Gnutella31.mtx.gz", "wiki-Vote.mtx.gz"};
   for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
-    FrCsr *a = load_matrix(names[i]);
+    FrCsr *a = fr_test_load_shipped_matrix(names[i]);
     check_all_configs(a, a, 64);
     if (i == 0) {
       FrCsr *at = fr_csr_transpose(a);
@@ -351,7 +323,7 @@ static void test_condense(void) {
   }
   /* real graph with empty rows in B: elements meeting an empty B row make no product and are not
    * condensed, so the count can only be lower than the longest row */
-  FrCsr *a = load_matrix("wiki-Vote.mtx.gz");
+  FrCsr *a = fr_test_load_shipped_matrix("wiki-Vote.mtx.gz");
   FrCsrStats st;
   fr_csr_stats(a, &st);
   FrSparchConfig cfg;
@@ -405,14 +377,14 @@ static void check_huffman_vs_naive(const FrCsr *a, const FrCsr *b, int ways, gbo
 
 static void test_huffman(void) {
   for (guint32 seed = 1; seed <= 3; seed++) {
-    FrCsr *s = skewed_csr(300 * seed, 3000 * seed, seed);
+    FrCsr *s = fr_test_skewed_csr(300 * seed, 3000 * seed, seed);
     for (int ways = 2; ways <= 64; ways *= 4) {
       check_huffman_vs_naive(s, s, ways, TRUE);
       check_huffman_vs_naive(s, s, ways, FALSE);
     }
     fr_csr_free(s);
   }
-  FrCsr *a = load_matrix("p2p-Gnutella31.mtx.gz");
+  FrCsr *a = fr_test_load_shipped_matrix("p2p-Gnutella31.mtx.gz");
   check_huffman_vs_naive(a, a, 64, FALSE);
   check_huffman_vs_naive(a, a, 8, TRUE);
   fr_csr_free(a);
@@ -420,9 +392,9 @@ static void test_huffman(void) {
 
 static void test_min_vs_lru(void) {
   FrCsr *mats[3];
-  mats[0] = skewed_csr(800, 8000, 11);
-  mats[1] = load_matrix("wiki-Vote.mtx.gz");
-  mats[2] = load_matrix("p2p-Gnutella31.mtx.gz");
+  mats[0] = fr_test_skewed_csr(800, 8000, 11);
+  mats[1] = fr_test_load_shipped_matrix("wiki-Vote.mtx.gz");
+  mats[2] = fr_test_load_shipped_matrix("p2p-Gnutella31.mtx.gz");
   for (int m = 0; m < 3; m++) {
     for (int64_t buf = 480; buf <= 48 * 1024; buf *= 10) { /* 10, 100 and 1000 lines */
       FrSparchConfig cfg;
@@ -462,7 +434,7 @@ static void test_min_vs_lru(void) {
 }
 
 static void test_outerspace(void) {
-  FrCsr *a = load_matrix("wiki-Vote.mtx.gz");
+  FrCsr *a = fr_test_load_shipped_matrix("wiki-Vote.mtx.gz");
   FrSparchConfig cfg;
   fr_sparch_config_init(&cfg, FR_SPARCH_ARCH_OUTERSPACE);
   FrSparchResult *r = sim(a, a, &cfg);
@@ -530,7 +502,7 @@ static gboolean ablation_job(FrJob *job, gpointer data, GError **error) {
 
 static void test_cancel(void) {
   JobData d;
-  d.a = skewed_csr(6000, 120000, 5);
+  d.a = fr_test_skewed_csr(6000, 120000, 5);
   fr_sparch_config_init(&d.cfg, FR_SPARCH_ARCH_SPARCH);
   d.cfg.merge_ways = 2; /* many rounds */
   d.cfg.condense = FALSE;
@@ -575,7 +547,7 @@ static void test_cancel(void) {
 }
 
 static void test_json(void) {
-  FrCsr *a = skewed_csr(200, 2000, 3);
+  FrCsr *a = fr_test_skewed_csr(200, 2000, 3);
   FrSparchConfig cfg;
   fr_sparch_config_init(&cfg, FR_SPARCH_ARCH_SPARCH);
   cfg.merge_ways = 8;
@@ -644,7 +616,7 @@ static void test_enron(void) {
     g_test_skip("timing check: run with -m slow or FR_SPARCH_BENCH=1");
     return;
   }
-  FrCsr *a = load_matrix("email-Enron.mtx.gz");
+  FrCsr *a = fr_test_load_shipped_matrix("email-Enron.mtx.gz");
   FILE *f = fopen("/proc/self/clear_refs", "w"); /* reset the peak RSS mark */
   if (f) {
     fputs("5", f);

@@ -1,38 +1,11 @@
 /* test-sparch-trace.c: the simulator's visualisation trace is consistent with the run and bounded. */
 #include "fr-mtx.h"
 #include "fr-sparch.h"
+#include "fr-test-util.h"
 
 #include <string.h>
 
-static FrCsr *skewed_csr(int64_t n, int64_t nnz, guint32 seed) {
-  GRand *rng = g_rand_new_with_seed(seed);
-  int64_t *ri = g_new(int64_t, nnz), *ci = g_new(int64_t, nnz);
-  double *v = g_new(double, nnz);
-  for (int64_t t = 0; t < nnz; t++) {
-    double u = g_rand_double(rng), w = g_rand_double(rng);
-    ri[t] = (int64_t)(n * u * u * u) % n;
-    ci[t] = (int64_t)(n * w * w) % n;
-    v[t] = g_rand_double_range(rng, 0.1, 2.0);
-  }
-  GError *err = NULL;
-  FrCsr *m = fr_csr_from_coo(n, n, nnz, ri, ci, v, TRUE, &err);
-  g_assert_no_error(err);
-  g_free(ri);
-  g_free(ci);
-  g_free(v);
-  g_rand_free(rng);
-  return m;
-}
 
-static FrCsr *load_matrix(const char *name) {
-  const char *dir = g_getenv("FR_DATA_DIR");
-  char *path = g_build_filename(dir ? dir : "data", "matrices", name, NULL);
-  GError *err = NULL;
-  FrCsr *m = fr_mtx_load(path, NULL, &err);
-  g_assert_no_error(err);
-  g_free(path);
-  return m;
-}
 
 static size_t trace_bytes(const FrSparchTrace *t) {
   return sizeof *t + (size_t)t->n_fifo * (sizeof(int64_t) + sizeof(int32_t) + sizeof(float) * (size_t)t->n_layers) +
@@ -167,7 +140,7 @@ static FrSparchResult *run(const FrCsr *a, const FrSparchConfig *cfg) {
 }
 
 static void test_consistent(void) {
-  FrCsr *a = skewed_csr(2000, 30000, 9);
+  FrCsr *a = fr_test_skewed_csr(2000, 30000, 9);
   for (int cond = 0; cond < 2; cond++)
     for (int huff = 0; huff < 2; huff++)
       for (int ways = 4; ways <= 64; ways *= 16) {
@@ -195,7 +168,7 @@ static void test_consistent(void) {
 
 static void test_bounded(void) {
   /* many partial matrices and rounds, a tiny sample budget: leaves fold into their rounds */
-  FrCsr *a = load_matrix("p2p-Gnutella31.mtx.gz");
+  FrCsr *a = fr_test_load_shipped_matrix("p2p-Gnutella31.mtx.gz");
   FrSparchConfig cfg;
   fr_sparch_config_init(&cfg, FR_SPARCH_ARCH_SPARCH);
   cfg.condense = FALSE;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fr-test-util.h"
 
 static char *tmp_dir;
 
@@ -21,17 +22,6 @@ tmp_path(const char *name)
   return g_build_filename(tmp_dir, name, NULL);
 }
 
-/* tests/data/mtx/<name>, or NULL (and the test skipped) when FR_TEST_SRCDIR is unset. */
-static char *
-data_path(const char *name)
-{
-  const char *srcdir = g_getenv("FR_TEST_SRCDIR");
-  if (!srcdir) {
-    g_test_skip("FR_TEST_SRCDIR not set");
-    return NULL;
-  }
-  return g_build_filename(srcdir, "data", "mtx", name, NULL);
-}
 
 static gboolean
 same_double(double a, double b)
@@ -419,7 +409,7 @@ test_csr_stats(void)
 static FrCsr *
 load_data(const char *name, FrMtxInfo *info)
 {
-  char *path = data_path(name);
+  char *path = fr_test_data_path("mtx", name);
   if (!path)
     return NULL;
   GError *error = NULL;
@@ -511,7 +501,7 @@ test_mtx_numbers(void)
   FrCsr *m = load_data("numbers.mtx", NULL);
   if (!m)
     return;
-  char *path = data_path("numbers.hex"), *text = NULL;
+  char *path = fr_test_data_path("mtx", "numbers.hex"), *text = NULL;
   g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
   char **lines = g_strsplit(g_strstrip(text), "\n", -1);
   g_assert_cmpint(g_strv_length(lines), ==, m->nnz);
@@ -694,7 +684,7 @@ test_mtx_load_errors(void)
   g_clear_error(&error);
   g_free(missing);
 
-  char *src = data_path("general.mtx.gz"), *gz = NULL;
+  char *src = fr_test_data_path("mtx", "general.mtx.gz"), *gz = NULL;
   if (!src)
     return;
   gsize gzlen = 0;
@@ -907,7 +897,7 @@ test_prefixes(void)
 {
   static const char *const names[] = {"general.mtx", "symmetric.mtx", "crlf.mtx", "integer.mtx"};
   for (size_t f = 0; f < G_N_ELEMENTS(names); f++) {
-    char *path = data_path(names[f]), *text = NULL;
+    char *path = fr_test_data_path("mtx", names[f]), *text = NULL;
     if (!path)
       return;
     gsize len = 0;

@@ -212,15 +212,7 @@ coarse_scan_generic(uint8_t *cflag, double *acc, int64_t lo, int64_t hi, int32_t
     if (!cflag[g])
       continue;
     cflag[g] = 0;
-    for (int64_t j = g << 3; j < (g << 3) + 8; j++) {
-      double x = acc[j];
-      if (is_empty(x))
-        continue;
-      oc[n] = (int32_t)j;
-      ov[n] = x;
-      acc[j] = -0.0;
-      n++;
-    }
+    n += scan_generic(acc, g << 3, (g << 3) + 7, oc + n, ov + n);
   }
   return n;
 }
