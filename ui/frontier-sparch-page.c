@@ -12,7 +12,7 @@
 #include <glib/gstdio.h>
 
 #include "fr-job.h"
-#include "frontier-jobs.h"
+#include "frontier-page-util.h"
 #include "fr-model-io.h"
 #include "fr-mtx.h"
 #include "fr-report.h"
@@ -246,19 +246,6 @@ grp(gint64 v)
 
 static void update_sensitivity(FrontierSparchPage *self);
 static void start_load(FrontierSparchPage *self, const char *path, const char *spec, guint64 seed);
-
-static void
-show_toast(FrontierSparchPage *self, const char *title, guint timeout)
-{
-  GtkWidget *overlay = gtk_widget_get_ancestor(GTK_WIDGET(self), ADW_TYPE_TOAST_OVERLAY);
-  if (overlay == NULL) {
-    g_message("%s", title);
-    return;
-  }
-  AdwToast *toast = adw_toast_new(title);
-  adw_toast_set_timeout(toast, timeout);
-  adw_toast_overlay_add_toast(ADW_TOAST_OVERLAY(overlay), toast);
-}
 
 /* ---- formatting ---- */
 
@@ -859,7 +846,7 @@ finish_job(FrontierSparchPage *self, FrEvent *ev)
     gtk_progress_bar_set_fraction(self->progress_bar, 0);
     gtk_progress_bar_set_text(self->progress_bar, "Cancelled");
     if (self->pending_path == NULL)
-      show_toast(self, kind == JOB_LOAD ? "Loading cancelled" : "Simulation cancelled", 3);
+      frontier_page_toast(GTK_WIDGET(self), kind == JOB_LOAD ? "Loading cancelled" : "Simulation cancelled", 3);
     if (kind == JOB_LOAD)
       select_shipped_row(self, self->matrix != NULL && !self->matrix->synthetic ? self->matrix->source : NULL);
     break;
@@ -872,7 +859,7 @@ finish_job(FrontierSparchPage *self, FrEvent *ev)
     g_autofree char *toast = g_strdup_printf(kind == JOB_LOAD ? "Could not load the matrix: %s"
                                                               : "Simulation failed: %s",
                                              why);
-    show_toast(self, toast, 0);
+    frontier_page_toast(GTK_WIDGET(self), toast, 0);
     if (kind == JOB_LOAD)
       select_shipped_row(self, self->matrix != NULL && !self->matrix->synthetic ? self->matrix->source : NULL);
     break;
@@ -1007,11 +994,11 @@ frontier_sparch_page_open_file(FrontierSparchPage *self, GFile *file)
   g_return_if_fail(G_IS_FILE(file));
   g_autofree char *path = g_file_get_path(file);
   if (path == NULL) {
-    show_toast(self, "Only local files can be opened", 3);
+    frontier_page_toast(GTK_WIDGET(self), "Only local files can be opened", 3);
     return;
   }
   if (self->job != NULL && self->job_kind != JOB_LOAD) {
-    show_toast(self, "Wait for the simulation to finish, or cancel it", 3);
+    frontier_page_toast(GTK_WIDGET(self), "Wait for the simulation to finish, or cancel it", 3);
     return;
   }
   select_shipped_row(self, path);
@@ -1086,7 +1073,7 @@ simulate_action(GtkWidget *widget, const char *action, GVariant *param)
     return;
   gboolean transpose = adw_combo_row_get_selected(self->product_row) == 1;
   if (!transpose && self->matrix->a->nrows != self->matrix->a->ncols) {
-    show_toast(self, "A·A needs a square matrix: choose A·Aᵀ", 4);
+    frontier_page_toast(GTK_WIDGET(self), "A·A needs a square matrix: choose A·Aᵀ", 4);
     return;
   }
   FrSparchConfig cfg;
@@ -1094,7 +1081,7 @@ simulate_action(GtkWidget *widget, const char *action, GVariant *param)
   g_autoptr(GError) error = NULL;
   if (!fr_sparch_config_validate(&cfg, &error)) {
     g_autofree char *msg = g_strdup_printf("Invalid parameters: %s", error->message);
-    show_toast(self, msg, 0);
+    frontier_page_toast(GTK_WIDGET(self), msg, 0);
     return;
   }
   SimTask *t = g_atomic_rc_box_new0(SimTask);
@@ -1147,7 +1134,7 @@ generate_action(GtkWidget *widget, const char *action, GVariant *param)
     fr_csr_free(m);
     g_autofree char *msg = g_strdup_printf("Invalid generator spec “%s”: %s", spec,
                                            error != NULL ? error->message : "unknown kind");
-    show_toast(self, msg, 0);
+    frontier_page_toast(GTK_WIDGET(self), msg, 0);
     gtk_widget_add_css_class(GTK_WIDGET(self->spec_row), "error");
     return;
   }
@@ -1273,10 +1260,10 @@ export_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
   if (g_task_propagate_boolean(G_TASK(result), &error)) {
     g_autofree char *name = g_path_get_basename(e->path);
     g_autofree char *msg = g_strdup_printf("Saved %s", name);
-    show_toast(self, msg, 3);
+    frontier_page_toast(GTK_WIDGET(self), msg, 3);
   } else if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
     g_autofree char *msg = g_strdup_printf("Could not export: %s", error->message);
-    show_toast(self, msg, 0);
+    frontier_page_toast(GTK_WIDGET(self), msg, 0);
   }
 }
 
@@ -1419,7 +1406,7 @@ save_response_cb(GtkNativeDialog *dialog, int response, FrontierSparchPage *self
     return;
   g_autofree char *path = g_file_get_path(file);
   if (path == NULL) {
-    show_toast(self, "Only local files can be written", 3);
+    frontier_page_toast(GTK_WIDGET(self), "Only local files can be written", 3);
     return;
   }
   ExportJob *e = g_new0(ExportJob, 1);
@@ -1434,7 +1421,7 @@ save_response_cb(GtkNativeDialog *dialog, int response, FrontierSparchPage *self
     gboolean ablation = g_str_has_prefix(kind, "ablation");
     const FrReportBarChart *shown = frontier_sparch_bars_get_chart(ablation ? self->ablation_chart : self->dram_chart);
     if (shown == NULL) {
-      show_toast(self, "There is no ablation to export: simulate with Ablation on", 4);
+      frontier_page_toast(GTK_WIDGET(self), "There is no ablation to export: simulate with Ablation on", 4);
       export_job_free(e);
       return;
     }
@@ -1704,7 +1691,7 @@ drop_cb(GtkDropTarget *target, const GValue *value, double x, double y, Frontier
   if (files == NULL)
     return FALSE;
   if (self->job != NULL && self->job_kind != JOB_LOAD) {
-    show_toast(self, "Wait for the simulation to finish, or cancel it", 3);
+    frontier_page_toast(GTK_WIDGET(self), "Wait for the simulation to finish, or cancel it", 3);
     g_slist_free(files);
     return FALSE;
   }

@@ -8,7 +8,7 @@
 
 #include "fr-classifier.h"
 #include "fr-job.h"
-#include "frontier-jobs.h"
+#include "frontier-page-util.h"
 
 #include "frontier-application.h"
 #include "frontier-chart.h"
@@ -66,19 +66,6 @@ struct _FrontierTrainingPage {
 };
 
 G_DEFINE_FINAL_TYPE(FrontierTrainingPage, frontier_training_page, GTK_TYPE_WIDGET)
-
-static void
-show_toast(FrontierTrainingPage *self, const char *title, guint timeout)
-{
-  GtkWidget *overlay = gtk_widget_get_ancestor(GTK_WIDGET(self), ADW_TYPE_TOAST_OVERLAY);
-  if (overlay == NULL) {
-    g_message("%s", title);
-    return;
-  }
-  AdwToast *toast = adw_toast_new(title);
-  adw_toast_set_timeout(toast, timeout);
-  adw_toast_overlay_add_toast(ADW_TOAST_OVERLAY(overlay), toast);
-}
 
 static char *
 format_duration(double seconds)
@@ -222,13 +209,13 @@ finish_job(FrontierTrainingPage *self, FrEvent *ev)
     g_autofree char *msg = self->final_accuracy > 0
       ? g_strdup_printf("Training finished: %.2f %% test accuracy", self->final_accuracy)
       : g_strdup("Training finished");
-    show_toast(self, msg, 5);
+    frontier_page_toast(GTK_WIDGET(self), msg, 5);
     break;
   }
   case FR_JOB_CANCELLED:
     gtk_progress_bar_set_text(self->progress_bar, "Cancelled");
     g_clear_pointer(&self->output_path, g_free);
-    show_toast(self, "Training cancelled", 3);
+    frontier_page_toast(GTK_WIDGET(self), "Training cancelled", 3);
     break;
   case FR_JOB_FAILED:
   default: {
@@ -236,7 +223,7 @@ finish_job(FrontierTrainingPage *self, FrEvent *ev)
     g_autofree char *text = g_strdup_printf("Failed: %s", why);
     gtk_progress_bar_set_text(self->progress_bar, text);
     g_autofree char *toast = g_strdup_printf("Training failed: %s", why);
-    show_toast(self, toast, 0);
+    frontier_page_toast(GTK_WIDGET(self), toast, 0);
     g_clear_pointer(&self->output_path, g_free);
     break;
   }
@@ -413,10 +400,10 @@ copy_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
   FrontierTrainingPage *self = user_data;
   g_autoptr(GError) error = NULL;
   if (g_file_copy_finish(G_FILE(source), result, &error)) {
-    show_toast(self, "Model saved", 3);
+    frontier_page_toast(GTK_WIDGET(self), "Model saved", 3);
   } else {
     g_autofree char *msg = g_strdup_printf("Could not save the model: %s", error->message);
-    show_toast(self, msg, 0);
+    frontier_page_toast(GTK_WIDGET(self), msg, 0);
   }
   g_object_unref(self);
 }

@@ -1,6 +1,6 @@
-/* frontier-jobs.h: job helpers shared by the pages. */
+/* frontier-page-util.h: small helpers the pages share. */
 #pragma once
-#include <gio/gio.h>
+#include <gtk/gtk.h>
 #include "fr-job.h"
 
 G_BEGIN_DECLS
@@ -9,5 +9,9 @@ G_BEGIN_DECLS
  * the job has stopped (for at most ten seconds), so it never dies half-way through writing a file.
  * Events still queued are dropped. */
 void frontier_jobs_cancel_and_release(FrJob *job);
+
+/* Shows title as a toast in the window's AdwToastOverlay (timeout in seconds, 0 = until dismissed);
+ * logs it when the widget is not inside one. */
+void frontier_page_toast(GtkWidget *widget, const char *title, guint timeout);
 
 G_END_DECLS

@@ -1,4 +1,6 @@
-#include "frontier-jobs.h"
+#include "frontier-page-util.h"
+
+#include <adwaita.h>
 
 typedef struct {
   FrJob *job;
@@ -39,4 +41,17 @@ frontier_jobs_cancel_and_release(FrJob *job)
   o->deadline_us = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
   g_application_hold(app);
   g_timeout_add(50, orphan_poll_cb, o);
+}
+
+void
+frontier_page_toast(GtkWidget *widget, const char *title, guint timeout)
+{
+  GtkWidget *overlay = gtk_widget_get_ancestor(widget, ADW_TYPE_TOAST_OVERLAY);
+  if (overlay == NULL) {
+    g_message("%s", title);
+    return;
+  }
+  AdwToast *toast = adw_toast_new(title);
+  adw_toast_set_timeout(toast, timeout);
+  adw_toast_overlay_add_toast(ADW_TOAST_OVERLAY(overlay), toast);
 }
