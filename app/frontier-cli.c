@@ -137,6 +137,8 @@ static const Command commands[] = {
   { "eval", "classifier", "Measure a classifier on the Fashion-MNIST test set", cmd_eval_classifier },
   { "sparch", "multiply", "C = A·B (or A·A, A·Aᵀ) with the CPU SpGEMM", cmd_sparch_multiply },
   { "sparch", "simulate", "Simulate SpArch or OuterSPACE on C = A·B (A·A by default)", cmd_sparch_simulate },
+  { "apq", "supernet", "Train the fmnist-mini once-for-all supernet (APQ step 1)", cmd_apq_supernet },
+  { "apq", "qat", "Quantization-aware training of one subnet; reports its test accuracy", cmd_apq_qat },
   { "sparch", "generate", "Write a synthetic sparse matrix (R-MAT, stencils, banded, uniform)", cmd_sparch_generate },
 };
 

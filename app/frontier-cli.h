@@ -19,3 +19,5 @@ gboolean parse(GOptionContext *ctx, int *argc, char ***argv);
 int cmd_sparch_multiply(int argc, char **argv);
 int cmd_sparch_simulate(int argc, char **argv);
 int cmd_sparch_generate(int argc, char **argv);
+int cmd_apq_supernet(int argc, char **argv);
+int cmd_apq_qat(int argc, char **argv);

@@ -270,6 +270,11 @@ static void test_quant(void) {
       ref[i] = nearbyint(v / (1.5 / levels)) * (1.5 / levels);
     }
     assert_close_d("fake_quant_act", a, ref, 1e-6);
+    /* signed: symmetric levels in [-1.5, 1.5], clipped outside */
+    FrTensor *sa = fr_fake_quant_act_signed(g, w, bits, 1.5f);
+    double step = 1.5 / qmax;
+    for (int i = 0; i < 24; i++) ref[i] = nearbyint(fmin(fmax(w->data[i], -1.5), 1.5) / step) * step;
+    assert_close_d("fake_quant_act_signed", sa, ref, 1e-6);
   }
   fr_graph_free(g);
 }

@@ -201,6 +201,11 @@ static void test_fake_quant_ste(void) {
   for (int i = 0; i < 6; i++) g_assert_cmpfloat(x->grad[i], ==, want[i]);
   fr_param_zero_grad(x);
   fr_graph_reset(g);
+  fr_graph_backward(g, fr_sum(g, fr_fake_quant_act_signed(g, x, 4, 0.6f)));
+  const float want_signed[] = { 1, 1, 1, 0, 0, 1 };
+  for (int i = 0; i < 6; i++) g_assert_cmpfloat(x->grad[i], ==, want_signed[i]);
+  fr_param_zero_grad(x);
+  fr_graph_reset(g);
   FrTensor *w = fr_param_new("w", 2, FR_SHAPE(2, 3));
   for (int i = 0; i < 6; i++) w->data[i] = v[i];
   fr_graph_backward(g, fr_sum(g, fr_fake_quant_weight(g, w, 4)));

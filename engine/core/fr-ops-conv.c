@@ -136,55 +136,179 @@ static void conv_out_size(const FrTensor *x, const FrTensor *w, FrConv2dParams p
 
 typedef struct { const Geom *g; const float *x, *w, *gy; float *y, *gx, *gw; } DwCtx;
 
-static void dw_fwd(void *p, int64_t i0, int64_t i1) {
-  DwCtx *c = p;
-  const Geom *g = c->g;
-  for (int64_t i = i0; i < i1; i++) {   /* i = b*C + ch */
-    int64_t ch = i % g->C;
-    const float *x = c->x + i * g->H * g->W, *w = c->w + ch * g->kh * g->kw;
-    float *y = c->y + i * g->Ho * g->Wo;
-    for (int64_t oh = 0; oh < g->Ho; oh++)
-      for (int64_t ow = 0; ow < g->Wo; ow++) {
-        float acc = 0;
-        for (int64_t ki = 0; ki < g->kh; ki++) {
-          int64_t ih = src_index(oh, ki, g, g->H);
-          if (ih < 0) continue;
-          for (int64_t kj = 0; kj < g->kw; kj++) {
-            int64_t iw = src_index(ow, kj, g, g->W);
-            if (iw >= 0) acc += x[ih * g->W + iw] * w[ki * g->kw + kj];
-          }
-        }
-        y[oh * g->Wo + ow] += acc;
-      }
+/* Depthwise convolution, one plane at a time. The padded input plane (zeros or reflection) is split
+ * into stride x stride phase planes, phase (a, b) holding padded pixels (r*s + a, c*s + b), Hq x Wq
+ * each. Output (oh, ow) then reads phase (R % s, C % s) at (oh + R / s, ow + C / s) for the tap at
+ * padded offset (R, C), so with the output laid out Wq wide (the columns past Wo are scratch), every
+ * tap is ONE contiguous multiply-add over Ho*Wq floats: long, branch-free, vectorised loops even on
+ * 7x7 planes, where a row-by-row loop would spend its time in loop overhead. The backward runs the
+ * same walk: weight gradients are dot products, input gradients axpys into phase planes of the
+ * gradient, folded back through the padding at the end. */
+#define DW_IMAGES 32   /* images of one channel handled together: buffers stay in L2 */
+
+typedef struct {
+  int64_t Hq, Wq, plane;   /* phase plane size, padded so every output fits in one plane */
+  int64_t span;            /* floats of one phase for DW_IMAGES images, plus the taps' overrun */
+  int64_t *row_src, *col_src;   /* [st*Hq], [st*Wq]: source row/column of each phase position, -1 = 0 */
+  float *ph, *gph, *yq;
+} DwScratch;
+
+/* source index along one axis of padded position i, or -1 for a zero */
+static inline int64_t padded_src(const Geom *g, int64_t i, int64_t padded, int64_t n) {
+  if (i >= padded) return -1;
+  i -= g->pad;
+  if (i >= 0 && i < n) return i;
+  return g->mode == FR_PAD_REFLECT ? reflect_index(i, n) : -1;
+}
+
+static void dw_scratch_init(const Geom *g, DwScratch *s, bool grad) {
+  int64_t st = g->stride, Hp = g->H + 2 * g->pad, Wp = g->W + 2 * g->pad;
+  s->Hq = (Hp + st - 1) / st;
+  s->Wq = (Wp + st - 1) / st;
+  s->plane = s->Hq * s->Wq;
+  s->span = DW_IMAGES * s->plane + s->plane + g->kw * g->dil;
+  size_t n = (size_t)(st * st * s->span);
+  s->ph = g_malloc0(sizeof(float) * n);
+  s->gph = grad ? g_malloc0(sizeof(float) * n) : NULL;
+  s->yq = g_malloc0(sizeof(float) * (size_t)s->span);
+  s->row_src = g_new(int64_t, st * s->Hq);
+  s->col_src = g_new(int64_t, st * s->Wq);
+  for (int64_t a = 0; a < st; a++) {
+    for (int64_t r = 0; r < s->Hq; r++) s->row_src[a * s->Hq + r] = padded_src(g, r * st + a, Hp, g->H);
+    for (int64_t c = 0; c < s->Wq; c++) s->col_src[a * s->Wq + c] = padded_src(g, c * st + a, Wp, g->W);
   }
 }
 
-static void dw_bwd(void *p, int64_t c0, int64_t c1) {
+static void dw_scratch_clear(DwScratch *s) {
+  g_free(s->ph);
+  g_free(s->gph);
+  g_free(s->yq);
+  g_free(s->row_src);
+  g_free(s->col_src);
+}
+
+/* phases of image j of the block: phase (a, b) of all images lies at ph + (a*st + b)*span, image
+ * after image, `plane` floats apart */
+static void dw_phases(const Geom *g, const DwScratch *s, const float *x, int64_t j) {
+  int64_t st = g->stride;
+  for (int64_t a = 0; a < st; a++)
+    for (int64_t b = 0; b < st; b++) {
+      float *ph = s->ph + (a * st + b) * s->span + j * s->plane;
+      const int64_t *cols = s->col_src + b * s->Wq;
+      for (int64_t r = 0; r < s->Hq; r++) {
+        int64_t si = s->row_src[a * s->Hq + r];
+        float *dst = ph + r * s->Wq;
+        if (si < 0) {
+          memset(dst, 0, sizeof(float) * (size_t)s->Wq);
+          continue;
+        }
+        const float *src = x + si * g->W;
+        for (int64_t c = 0; c < s->Wq; c++) dst[c] = cols[c] >= 0 ? src[cols[c]] : 0.0f;
+      }
+    }
+}
+
+/* where tap (ki, kj) starts reading: phase plane and offset within it */
+static inline const float *dw_tap(const Geom *g, const DwScratch *s, float *planes, int64_t ki, int64_t kj) {
+  int64_t R = ki * g->dil, C = kj * g->dil, st = g->stride;
+  return planes + ((R % st) * st + C % st) * s->span + (R / st) * s->Wq + C / st;
+}
+
+/* Built for AVX-512, AVX2 and baseline x86-64; the loader picks one (the engine targets any x86-64). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FR_KERNEL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FR_KERNEL_CLONES
+#endif
+
+/* channels [c0, c1) of every image */
+FR_KERNEL_CLONES static void dw_fwd(void *p, int64_t c0, int64_t c1) {
   DwCtx *c = p;
   const Geom *g = c->g;
+  DwScratch s;
+  dw_scratch_init(g, &s, false);
+  for (int64_t ch = c0; ch < c1; ch++) {
+    const float *w = c->w + ch * g->kh * g->kw;
+    for (int64_t b0 = 0; b0 < g->B; b0 += DW_IMAGES) {
+      int64_t nb = MIN(DW_IMAGES, g->B - b0), n = nb * s.plane;
+      for (int64_t j = 0; j < nb; j++) dw_phases(g, &s, c->x + ((b0 + j) * g->C + ch) * g->H * g->W, j);
+      float *restrict yq = s.yq;
+      memset(yq, 0, sizeof(float) * (size_t)n);
+      for (int64_t ki = 0; ki < g->kh; ki++)
+        for (int64_t kj = 0; kj < g->kw; kj++) {
+          const float wv = w[ki * g->kw + kj];
+          const float *restrict xs = dw_tap(g, &s, s.ph, ki, kj);
+#pragma omp simd
+          for (int64_t t = 0; t < n; t++) yq[t] += wv * xs[t];
+        }
+      for (int64_t j = 0; j < nb; j++) {
+        float *y = c->y + ((b0 + j) * g->C + ch) * g->Ho * g->Wo;
+        const float *q = yq + j * s.plane;
+        for (int64_t oh = 0; oh < g->Ho; oh++)
+          for (int64_t ow = 0; ow < g->Wo; ow++) y[oh * g->Wo + ow] += q[oh * s.Wq + ow];
+      }
+    }
+  }
+  dw_scratch_clear(&s);
+}
+
+/* gx += the gradient phase planes folded back through the phases and the padding */
+static void dw_unphase_add(const Geom *g, const DwScratch *s, float *gx, int64_t j) {
+  int64_t st = g->stride;
+  for (int64_t a = 0; a < st; a++)
+    for (int64_t b = 0; b < st; b++) {
+      const float *gp = s->gph + (a * st + b) * s->span + j * s->plane;
+      const int64_t *cols = s->col_src + b * s->Wq;
+      for (int64_t r = 0; r < s->Hq; r++) {
+        int64_t si = s->row_src[a * s->Hq + r];
+        if (si < 0) continue;
+        for (int64_t c = 0; c < s->Wq; c++)
+          if (cols[c] >= 0) gx[si * g->W + cols[c]] += gp[r * s->Wq + c];
+      }
+    }
+}
+
+FR_KERNEL_CLONES static void dw_bwd(void *p, int64_t c0, int64_t c1) {
+  DwCtx *c = p;
+  const Geom *g = c->g;
+  DwScratch s;
+  dw_scratch_init(g, &s, true);
+  int64_t st = g->stride;
   for (int64_t ch = c0; ch < c1; ch++) {
     const float *w = c->w + ch * g->kh * g->kw;
     float *gw = c->gw ? c->gw + ch * g->kh * g->kw : NULL;
-    for (int64_t b = 0; b < g->B; b++) {
-      int64_t i = b * g->C + ch;
-      const float *x = c->x + i * g->H * g->W, *gy = c->gy + i * g->Ho * g->Wo;
-      float *gx = c->gx ? c->gx + i * g->H * g->W : NULL;
-      for (int64_t oh = 0; oh < g->Ho; oh++)
-        for (int64_t ow = 0; ow < g->Wo; ow++) {
-          float d = gy[oh * g->Wo + ow];
-          for (int64_t ki = 0; ki < g->kh; ki++) {
-            int64_t ih = src_index(oh, ki, g, g->H);
-            if (ih < 0) continue;
-            for (int64_t kj = 0; kj < g->kw; kj++) {
-              int64_t iw = src_index(ow, kj, g, g->W);
-              if (iw < 0) continue;
-              if (gx) gx[ih * g->W + iw] += d * w[ki * g->kw + kj];
-              if (gw) gw[ki * g->kw + kj] += d * x[ih * g->W + iw];
-            }
+    for (int64_t b0 = 0; b0 < g->B; b0 += DW_IMAGES) {
+      int64_t nb = MIN(DW_IMAGES, g->B - b0), n = nb * s.plane;
+      float *restrict gq = s.yq;   /* gy laid out like the output planes, zero in the scratch columns */
+      memset(gq, 0, sizeof(float) * (size_t)n);
+      for (int64_t j = 0; j < nb; j++) {
+        const float *gy = c->gy + ((b0 + j) * g->C + ch) * g->Ho * g->Wo;
+        for (int64_t oh = 0; oh < g->Ho; oh++)
+          memcpy(gq + j * s.plane + oh * s.Wq, gy + oh * g->Wo, sizeof(float) * (size_t)g->Wo);
+        if (gw) dw_phases(g, &s, c->x + ((b0 + j) * g->C + ch) * g->H * g->W, j);
+      }
+      if (c->gx) memset(s.gph, 0, sizeof(float) * (size_t)(st * st * s.span));
+      for (int64_t ki = 0; ki < g->kh; ki++)
+        for (int64_t kj = 0; kj < g->kw; kj++) {
+          if (gw) {
+            const float *restrict xs = dw_tap(g, &s, s.ph, ki, kj);
+            float acc = 0;
+#pragma omp simd reduction(+ : acc)
+            for (int64_t t = 0; t < n; t++) acc += gq[t] * xs[t];
+            gw[ki * g->kw + kj] += acc;
+          }
+          if (c->gx) {
+            const float wv = w[ki * g->kw + kj];
+            float *restrict gs = (float *)dw_tap(g, &s, s.gph, ki, kj);
+#pragma omp simd
+            for (int64_t t = 0; t < n; t++) gs[t] += wv * gq[t];
           }
         }
+      if (c->gx)
+        for (int64_t j = 0; j < nb; j++) dw_unphase_add(g, &s, c->gx + ((b0 + j) * g->C + ch) * g->H * g->W, j);
     }
   }
+  dw_scratch_clear(&s);
 }
 
 static void bias_grad(const float *gy, int64_t B, int64_t C, int64_t S, float *gb) {
@@ -247,7 +371,7 @@ FrTensor *fr_conv2d(FrGraph *gr, FrTensor *x, FrTensor *w, FrTensor *b, FrConv2d
         for (int64_t s = 0; s < S; s++) yp[s] = bv;
       }
     DwCtx d = { .g = &geom, .x = x->data, .w = w->data, .y = y->data };
-    fr_parallel_for(B * Cin, 1, dw_fwd, &d);
+    fr_parallel_for(Cin, 1, dw_fwd, &d);
   } else {
     int64_t K = (Cin / p.groups) * geom.kh * geom.kw, coutg = Cout / p.groups;
     cols = fr_graph_alloc(gr, sizeof(float) * (size_t)(K * p.groups * N));

@@ -227,3 +227,28 @@ FrTensor *fr_fake_quant_act(FrGraph *g, FrTensor *x, int bits, float clip) {
   if (n) n->ctx = pass;
   return y;
 }
+
+FrTensor *fr_fake_quant_act_signed(FrGraph *g, FrTensor *x, int bits, float clip) {
+  g_assert(bits >= 2 && bits <= 16);
+  gint64 t0 = fr_graph_op_begin(g);
+  FrTensor *y = fr_tensor_like(g, x);
+  int64_t m = fr_tensor_numel(x);
+  float hi = clip;
+  if (hi <= 0) {
+    hi = 0;
+    for (int64_t i = 0; i < m; i++) hi = fabsf(x->data[i]) > hi ? fabsf(x->data[i]) : hi;
+  }
+  float qmax = (float)((1 << (bits - 1)) - 1);
+  float scale = hi > 0 ? hi / qmax : 1.0f;
+  uint8_t *pass = fr_graph_alloc(g, (size_t)(m ? m : 1));
+  for (int64_t i = 0; i < m; i++) {
+    float v = x->data[i];
+    pass[i] = v >= -hi && v <= hi;
+    v = v < -hi ? -hi : (v > hi ? hi : v);
+    y->data[i] = hi > 0 ? nearbyintf(v / scale) * scale : 0.0f;
+  }
+  fr_graph_op_end(g, t0, "fake_quant_act", y, 0, 4.0 * (double)m, 4.0 * (double)m);
+  FrNode *n = fr_graph_record(g, "fake_quant_act", ste_bwd, y, 1, x);
+  if (n) n->ctx = pass;
+  return y;
+}

@@ -101,6 +101,10 @@ static void bn_fwd_channels(void *p, int64_t c0, int64_t c1) {
 #pragma omp simd
         for (int64_t s = 0; s < S; s++) y[s] = xh[s] * g + b;
         break;
+      case FR_ACT_RELU6:
+#pragma omp simd
+        for (int64_t s = 0; s < S; s++) { float v = xh[s] * g + b; v = v > 0 ? v : 0; y[s] = v < 6 ? v : 6; }
+        break;
       default:
         for (int64_t s = 0; s < S; s++) y[s] = act_apply(act, xh[s] * g + b);
       }

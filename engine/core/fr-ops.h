@@ -77,6 +77,8 @@ FrTensor *fr_global_avg_pool(FrGraph *g, FrTensor *x);                          
 FrTensor *fr_fake_quant_weight(FrGraph *g, FrTensor *w, int bits);
 /* Unsigned, range [0, clip]; clip <= 0 uses the tensor's max. Gradient passes inside the range. */
 FrTensor *fr_fake_quant_act(FrGraph *g, FrTensor *x, int bits, float clip);
+/* Signed symmetric, range [-clip, clip] with 2^(bits-1) - 1 levels each side; clip <= 0 uses max|x|. */
+FrTensor *fr_fake_quant_act_signed(FrGraph *g, FrTensor *x, int bits, float clip);
 
 /* ---- losses (scalar outputs, mean over the batch) ---- */
 FrTensor *fr_cross_entropy(FrGraph *g, FrTensor *logits, const int32_t *labels, float label_smoothing);

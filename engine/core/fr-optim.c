@@ -82,15 +82,22 @@ void fr_optim_step(FrOptim *o, float lr) {
       break;
     case FR_OPT_ADAM:
     case FR_OPT_ADAMW: {
-      bool decoupled = c->kind == FR_OPT_ADAMW;
-      float step_size = (float)(lr / bc1), inv_bc2 = (float)(1.0 / sqrt(bc2));
+      /* settings in locals: through c the compiler must assume the weight stores could change them,
+       * which keeps this loop scalar */
+      const bool decoupled = c->kind == FR_OPT_ADAMW;
+      const float step_size = (float)(lr / bc1), inv_bc2 = (float)(1.0 / sqrt(bc2));
+      const float b1 = c->beta1, b2 = c->beta2, eps = c->eps, wd = c->weight_decay;
+      const float shrink = 1.0f - lr * wd, l2 = decoupled ? 0.0f : wd;
+      float *restrict wr = w, *restrict mr = m, *restrict vr = v;
+      const float *restrict grr = gr;
+      if (decoupled)
+        for (int64_t j = 0; j < k; j++) wr[j] *= shrink;
+#pragma omp simd
       for (int64_t j = 0; j < k; j++) {
-        float gj = gr[j];
-        if (decoupled) w[j] *= 1.0f - lr * c->weight_decay;
-        else gj += c->weight_decay * w[j];
-        m[j] = c->beta1 * m[j] + (1 - c->beta1) * gj;
-        v[j] = c->beta2 * v[j] + (1 - c->beta2) * gj * gj;
-        w[j] -= step_size * m[j] / (sqrtf(v[j]) * inv_bc2 + c->eps);
+        float gj = grr[j] + l2 * wr[j];
+        mr[j] = b1 * mr[j] + (1 - b1) * gj;
+        vr[j] = b2 * vr[j] + (1 - b2) * gj * gj;
+        wr[j] -= step_size * mr[j] / (sqrtf(vr[j]) * inv_bc2 + eps);
       }
       break;
     }

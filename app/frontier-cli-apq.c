@@ -1,0 +1,101 @@
+/* frontier-cli apq supernet | qat | pairs | predictor | transfer-study: the APQ pipeline on the
+ * Fashion-MNIST miniature, each step a resumable command (docs/APQ.md). */
+#include "frontier-cli.h"
+
+#include "fr-apq-train.h"
+#include "fr-model-io.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void json_double(JsonBuilder *b, const char *k, double v) {
+  json_builder_set_member_name(b, k);
+  json_builder_add_double_value(b, v);
+}
+
+static int run_train(FrApqTrainConfig *cfg, gboolean qat) {
+  GError *error = NULL;
+  GVariant *result = NULL;
+  FrJob *job = fr_job_start(qat ? "apq-qat" : "apq-supernet", fr_apq_train_job, fr_apq_train_config_copy(cfg),
+                            fr_apq_train_config_free);
+  FrJobStatus st = run_job(job, &result, "apq.train.result", &error);
+  fr_job_unref(job);
+  if (st == FR_JOB_SUCCEEDED && result) {
+    double a, b, secs;
+    g_variant_get(result, "(ddd)", &a, &b, &secs);
+    if (opt_json) {
+      JsonBuilder *jb = json_builder_new();
+      json_builder_begin_object(jb);
+      json_builder_set_member_name(jb, "output");
+      json_builder_add_string_value(jb, cfg->output);
+      json_double(jb, qat ? "heldout_accuracy" : "largest_heldout_accuracy", a);
+      json_double(jb, qat ? "test_accuracy" : "smallest_heldout_accuracy", b);
+      json_double(jb, "seconds", secs);
+      json_builder_end_object(jb);
+      print_json(jb);
+      g_object_unref(jb);
+    } else {
+      printf("%s: held-out accuracy %.2f%%%s", cfg->output, 100 * a, qat ? "" : " (largest)");
+      if (b >= 0) printf(", %s %.2f%%", qat ? "test accuracy" : "smallest", 100 * b);
+      printf(", %.1f s\n", secs);
+    }
+  }
+  if (result) g_variant_unref(result);
+  return exit_for(st, error);
+}
+
+static int cmd_train(int argc, char **argv, gboolean qat) {
+  FrApqTrainConfig cfg;
+  fr_apq_train_config_init(&cfg, qat);
+  gint64 seed = 1;
+  GOptionEntry entries[] = {
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &cfg.epochs, qat ? "Epochs (default 3)" : "Epochs (default 5)", "N" },
+    { "batch-size", 'b', 0, G_OPTION_ARG_INT, &cfg.batch_size, "Batch size (default 128)", "N" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &cfg.lr, qat ? "AdamW learning rate (default 5e-4)" : "AdamW learning rate (default 3e-3)", "LR" },
+    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &cfg.weight_decay, "Decoupled weight decay (default 5e-5)", "WD" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 1)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &cfg.threads, "Threads (default: all cores)", "N" },
+    { "max-steps", 0, 0, G_OPTION_ARG_INT, &cfg.max_steps, "Stop after N steps", "N" },
+    { "train-limit", 0, 0, G_OPTION_ARG_INT, &cfg.train_limit, "Use only the first N training images", "N" },
+    { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &cfg.checkpoint_every, "Steps between checkpoints (default 100)", "N" },
+    { "resume", 0, 0, G_OPTION_ARG_NONE, &cfg.resume, "Continue from the checkpoint if there is one", NULL },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &cfg.output, "Where to write the weights", "PATH" },
+    { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &cfg.checkpoint, "Checkpoint file (default: OUTPUT.ckpt)", "PATH" },
+    { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &cfg.data_dir, "Fashion-MNIST folder", "DIR" },
+    { qat ? "supernet" : NULL, 0, 0, G_OPTION_ARG_FILENAME, &cfg.init, "Supernet to start from (default: the shipped one)", "PATH" },
+    { NULL },
+  };
+  GOptionContext *ctx = g_option_context_new(qat ? "SPEC - quantization-aware training of one subnet, then its test accuracy"
+                                                 : "- train the fmnist-mini once-for-all supernet (sandwich rule)");
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_option_context_add_main_entries(ctx, common_entries, NULL);
+  gboolean ok = parse(ctx, &argc, &argv);
+  g_option_context_free(ctx);
+  if (!ok) return EXIT_USAGE;
+  if (qat != (argc == 2)) {
+    fprintf(stderr, "frontier-cli: %s\n", qat ? "expected one SPEC (ks=..;mid=..;d=..;pw_w=..;pw_a=..;dw_w=..;dw_a=..)"
+                                              : "unexpected argument");
+    return EXIT_USAGE;
+  }
+  cfg.seed = (guint64)seed;
+  if (qat) {
+    cfg.spec = g_strdup(argv[1]);
+    cfg.evaluate_test = TRUE;
+    if (!cfg.init) cfg.init = fr_data_find("apq/supernet.safetensors");
+    if (!cfg.init) {
+      fprintf(stderr, "frontier-cli: no supernet: pass --supernet or run `frontier-cli apq supernet` first\n");
+      return EXIT_FAILED;
+    }
+  }
+  if (!cfg.output) cfg.output = fr_data_default_output(qat ? "apq/qat.safetensors" : "apq/supernet.safetensors");
+  int rc = run_train(&cfg, qat);
+  g_free(cfg.output);
+  g_free(cfg.checkpoint);
+  g_free(cfg.data_dir);
+  g_free(cfg.init);
+  g_free(cfg.spec);
+  return rc;
+}
+
+int cmd_apq_supernet(int argc, char **argv) { return cmd_train(argc, argv, FALSE); }
+int cmd_apq_qat(int argc, char **argv) { return cmd_train(argc, argv, TRUE); }
