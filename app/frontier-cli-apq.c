@@ -2,6 +2,7 @@
  * Fashion-MNIST miniature, each step a resumable command (docs/APQ.md). */
 #include "frontier-cli.h"
 
+#include "fr-apq-pairs.h"
 #include "fr-apq-train.h"
 #include "fr-model-io.h"
 
@@ -99,3 +100,72 @@ static int cmd_train(int argc, char **argv, gboolean qat) {
 
 int cmd_apq_supernet(int argc, char **argv) { return cmd_train(argc, argv, FALSE); }
 int cmd_apq_qat(int argc, char **argv) { return cmd_train(argc, argv, TRUE); }
+
+int cmd_apq_pairs(int argc, char **argv) {
+  gboolean quantized = FALSE;
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--quantized")) quantized = TRUE;
+  FrApqPairsConfig cfg;
+  fr_apq_pairs_config_init(&cfg, quantized);
+  gint64 seed = (gint64)cfg.seed;
+  GOptionEntry entries[] = {
+    { "quantized", 'q', 0, G_OPTION_ARG_NONE, &quantized, "Random bit policies, each subnet briefly QAT fine-tuned", NULL },
+    { "count", 'n', 0, G_OPTION_ARG_INT, &cfg.count, "Pairs (default 2000, quantized 300)", "N" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 1, quantized 2)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &cfg.threads, "Subnets measured at once (default: all cores)", "N" },
+    { "supernet", 0, 0, G_OPTION_ARG_FILENAME, &cfg.supernet, "Supernet weights (default: the shipped one)", "PATH" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &cfg.output, "CSV to write (a .json copy is written next to it)", "PATH" },
+    { "resume", 0, 0, G_OPTION_ARG_NONE, &cfg.resume, "Keep the pairs already in the output and add the rest", NULL },
+    { "calib-images", 0, 0, G_OPTION_ARG_INT, &cfg.calib_images, "Batch-norm calibration images (default 1000)", "N" },
+    { "eval-images", 0, 0, G_OPTION_ARG_INT, &cfg.eval_images, "Held-out images measured (default 10000)", "N" },
+    { "finetune-steps", 0, 0, G_OPTION_ARG_INT, &cfg.finetune_steps, "Quantized: QAT steps per subnet (default 80)", "N" },
+    { "finetune-lr", 0, 0, G_OPTION_ARG_DOUBLE, &cfg.finetune_lr, "Quantized: QAT learning rate (default 5e-4)", "LR" },
+    { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &cfg.data_dir, "Fashion-MNIST folder", "DIR" },
+    { NULL },
+  };
+  GOptionContext *ctx = g_option_context_new("- measure <subnet, accuracy> pairs on the supernet (APQ steps 2 and 3)");
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_option_context_add_main_entries(ctx, common_entries, NULL);
+  gboolean ok = parse(ctx, &argc, &argv);
+  g_option_context_free(ctx);
+  if (!ok) return EXIT_USAGE;
+  cfg.seed = (guint64)seed;
+  if (cfg.quantized != quantized) {   /* a short -q was not seen by the pre-scan: take its defaults */
+    FrApqPairsConfig d;
+    fr_apq_pairs_config_init(&d, quantized);
+    if (cfg.count == 2000) cfg.count = d.count;
+    if (cfg.seed == 1) cfg.seed = d.seed;
+    cfg.quantized = quantized;
+  }
+  if (!cfg.output) cfg.output = fr_data_default_output(quantized ? "apq/pairs-quant.csv" : "apq/pairs-fp32.csv");
+  GError *error = NULL;
+  GVariant *result = NULL;
+  FrJob *job = fr_job_start("apq-pairs", fr_apq_pairs_job, fr_apq_pairs_config_copy(&cfg), fr_apq_pairs_config_free);
+  FrJobStatus st = run_job(job, &result, "apq.pairs.result", &error);
+  fr_job_unref(job);
+  if (st == FR_JOB_SUCCEEDED && result) {
+    guint32 n;
+    double mean, secs;
+    g_variant_get(result, "(udd)", &n, &mean, &secs);
+    if (opt_json) {
+      JsonBuilder *jb = json_builder_new();
+      json_builder_begin_object(jb);
+      json_builder_set_member_name(jb, "output");
+      json_builder_add_string_value(jb, cfg.output);
+      json_builder_set_member_name(jb, "pairs");
+      json_builder_add_int_value(jb, n);
+      json_double(jb, "mean_accuracy_this_run", mean);
+      json_double(jb, "seconds", secs);
+      json_builder_end_object(jb);
+      print_json(jb);
+      g_object_unref(jb);
+    } else {
+      printf("%s: %u pairs, mean accuracy of this run's %.2f%%, %.1f s\n", cfg.output, n, 100 * mean, secs);
+    }
+  }
+  if (result) g_variant_unref(result);
+  g_free(cfg.supernet);
+  g_free(cfg.output);
+  g_free(cfg.data_dir);
+  return exit_for(st, error);
+}

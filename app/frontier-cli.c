@@ -138,6 +138,7 @@ static const Command commands[] = {
   { "sparch", "multiply", "C = A·B (or A·A, A·Aᵀ) with the CPU SpGEMM", cmd_sparch_multiply },
   { "sparch", "simulate", "Simulate SpArch or OuterSPACE on C = A·B (A·A by default)", cmd_sparch_simulate },
   { "apq", "supernet", "Train the fmnist-mini once-for-all supernet (APQ step 1)", cmd_apq_supernet },
+  { "apq", "pairs", "Measure <subnet, accuracy> pairs on the supernet (--quantized: with QAT)", cmd_apq_pairs },
   { "apq", "qat", "Quantization-aware training of one subnet; reports its test accuracy", cmd_apq_qat },
   { "sparch", "generate", "Write a synthetic sparse matrix (R-MAT, stencils, banded, uniform)", cmd_sparch_generate },
 };

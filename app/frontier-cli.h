@@ -21,3 +21,4 @@ int cmd_sparch_simulate(int argc, char **argv);
 int cmd_sparch_generate(int argc, char **argv);
 int cmd_apq_supernet(int argc, char **argv);
 int cmd_apq_qat(int argc, char **argv);
+int cmd_apq_pairs(int argc, char **argv);

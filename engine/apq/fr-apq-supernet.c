@@ -208,20 +208,52 @@ static FrTensor *block_forward(FrApqSupernet *n, FrGraph *g, FrTensor *x, const 
   return bl->identity ? fr_add(g, h, x) : h;
 }
 
+/* Without gradients nothing of a finished block is needed again, so each block's output is copied
+ * out and the graph's arena reset: the working set stays one block's temporaries (cache-sized)
+ * instead of growing with the whole network. */
+typedef struct { float *buf[2]; int64_t cap; int next; } PingPong;
+
+static FrTensor *carry_over(FrGraph *g, FrTensor *h, PingPong *pp) {
+  int64_t n = fr_tensor_numel(h);
+  if (n > pp->cap) {
+    g_free(pp->buf[0]);
+    g_free(pp->buf[1]);
+    pp->buf[0] = g_new(float, n);
+    pp->buf[1] = g_new(float, n);
+    pp->cap = n;
+  }
+  float *dst = pp->buf[pp->next];
+  pp->next ^= 1;
+  memcpy(dst, h->data, sizeof(float) * (size_t)n);
+  int64_t shape[FR_MAX_DIMS];
+  memcpy(shape, h->shape, sizeof shape);
+  int nd = h->ndim;
+  fr_graph_reset(g);
+  return fr_tensor_wrap(g, nd, shape, dst);
+}
+
 FrTensor *fr_apq_supernet_forward(FrApqSupernet *n, FrGraph *g, FrTensor *x, const FrApqSpec *spec,
                                   FrApqBnStats *bn, float bn_momentum) {
   g_return_val_if_fail(bn || g->training, NULL);
   const FrApqSpace *s = n->space;
   BnRun r = { bn, bn_momentum };
+  PingPong pp = { { NULL, NULL }, 0, 0 };
+  bool stream = !g->grad_enabled;
   FrConv2dParams stem = { .stride = s->stem_stride, .padding = s->stem_kernel / 2, .dilation = 1, .groups = 1 };
   FrTensor *h = fr_conv2d(g, x, n->stem_w, NULL, stem);
   h = bn_apply(g, h, &n->stem_bn, s->stem_channels, &r, FR_ACT_RELU6);
-  for (int b = 0; b < s->n_blocks; b++)
-    if (fr_apq_block_active(s, spec, b)) h = block_forward(n, g, h, spec, b, &r);
+  for (int b = 0; b < s->n_blocks; b++) {
+    if (!fr_apq_block_active(s, spec, b)) continue;
+    if (stream) h = carry_over(g, h, &pp);
+    h = block_forward(n, g, h, spec, b, &r);
+  }
   h = fr_conv2d(g, h, n->head_w, NULL, FR_CONV2D_DEFAULT);
   h = bn_apply(g, h, &n->head_bn, s->head_channels, &r, FR_ACT_RELU6);
   h = fr_global_avg_pool(g, h);
-  return fr_linear(g, h, n->fc_w, n->fc_b);
+  FrTensor *logits = fr_linear(g, h, n->fc_w, n->fc_b);
+  g_free(pp.buf[0]);
+  g_free(pp.buf[1]);
+  return logits;
 }
 
 /* ---- calibration and evaluation --------------------------------------------------------------- */
@@ -234,6 +266,22 @@ void fr_apq_normalise(const guint8 *pixels, int n, int hw, float *out) {
   for (int64_t i = 0; i < m; i++) out[i] = ((float)pixels[i] / 255.0f - FMNIST_MEAN) / FMNIST_STD;
 }
 
+/* One graph per thread for calibration and evaluation, reused so its arena is not mapped anew (and
+ * page-faulted in) for every subnet. */
+static GPrivate eval_graph_key = G_PRIVATE_INIT((GDestroyNotify)fr_graph_free);
+
+static FrGraph *eval_graph(bool training) {
+  FrGraph *g = g_private_get(&eval_graph_key);
+  if (!g) {
+    g = fr_graph_new(0);
+    g_private_set(&eval_graph_key, g);
+  }
+  fr_graph_reset(g);
+  g->grad_enabled = false;
+  g->training = training;
+  return g;
+}
+
 static FrTensor *image_batch(FrGraph *g, const FrApqSpace *s, const guint8 *pixels, int n) {
   FrTensor *x = fr_tensor_new(g, 4, FR_SHAPE(n, s->in_channels, s->in_hw, s->in_hw));
   fr_apq_normalise(pixels, n * s->in_channels, s->in_hw, x->data);
@@ -244,9 +292,7 @@ void fr_apq_supernet_calibrate(FrApqSupernet *net, const FrApqSpec *spec, FrApqB
                                const guint8 *pixels, int n, int batch) {
   const FrApqSpace *s = net->space;
   int px = s->in_channels * s->in_hw * s->in_hw;
-  FrGraph *g = fr_graph_new(0);
-  g->grad_enabled = false;
-  g->training = true;
+  FrGraph *g = eval_graph(true);
   for (int i = 0; i < bn->n; i++) bn->mean[i] = 0.0f, bn->var[i] = 1.0f;
   for (int start = 0, k = 0; start < n; start += batch, k++) {
     int b = MIN(batch, n - start);
@@ -254,16 +300,14 @@ void fr_apq_supernet_calibrate(FrApqSupernet *net, const FrApqSpec *spec, FrApqB
     /* momentum 1/(k+1): after the last batch each statistic is the plain mean over batches */
     fr_apq_supernet_forward(net, g, image_batch(g, s, pixels + (size_t)start * px, b), spec, bn, 1.0f / (float)(k + 1));
   }
-  fr_graph_free(g);
+  fr_graph_reset(g);
 }
 
 double fr_apq_supernet_accuracy(FrApqSupernet *net, const FrApqSpec *spec, FrApqBnStats *bn,
                                 const guint8 *pixels, const guint8 *labels, int n, int batch) {
   const FrApqSpace *s = net->space;
   int px = s->in_channels * s->in_hw * s->in_hw, correct = 0;
-  FrGraph *g = fr_graph_new(0);
-  g->grad_enabled = false;
-  g->training = false;
+  FrGraph *g = eval_graph(false);
   for (int start = 0; start < n; start += batch) {
     int b = MIN(batch, n - start);
     fr_graph_reset(g);
@@ -277,6 +321,6 @@ double fr_apq_supernet_accuracy(FrApqSupernet *net, const FrApqSpec *spec, FrApq
       correct += best == labels[start + i];
     }
   }
-  fr_graph_free(g);
+  fr_graph_reset(g);
   return n > 0 ? (double)correct / n : 0.0;
 }

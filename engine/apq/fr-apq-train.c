@@ -11,7 +11,7 @@
 #define LABEL_SMOOTHING 0.1f
 #define CALIB_IMAGES 1000
 #define EPOCH_EVAL_IMAGES 2000
-#define EVAL_BATCH 500
+#define EVAL_BATCH 250
 
 void fr_apq_train_config_init(FrApqTrainConfig *cfg, gboolean qat) {
   memset(cfg, 0, sizeof *cfg);
@@ -164,7 +164,11 @@ static gboolean checkpoint_save(const char *path, FrApqSupernet *net, FrOptim *o
   fr_safetensors_writer_set_metadata(w, "format", CKPT_FORMAT);
   fr_safetensors_writer_set_metadata(w, "step", step_s);
   fr_safetensors_writer_set_metadata(w, "run", run_id);
-  gboolean ok = fr_safetensors_writer_save(w, path, error);
+  char *dir = g_path_get_dirname(path);
+  gboolean ok = g_mkdir_with_parents(dir, 0755) == 0;
+  if (!ok) g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot create folder %s", dir);
+  else ok = fr_safetensors_writer_save(w, path, error);
+  g_free(dir);
   g_free(step_s);
   fr_safetensors_writer_free(w);
   return ok;

@@ -221,6 +221,22 @@ static inline const float *dw_tap(const Geom *g, const DwScratch *s, float *plan
 #define FR_KERNEL_CLONES
 #endif
 
+#define DW_ROW_MAX 7
+
+/* yq[t] += sum_j w[j] * taps[j][t] for a constant kw (inlined, so the j loop unrolls inside the
+ * vectorised t loop) */
+static inline __attribute__((always_inline)) void dw_row(float *restrict yq, const float *const *taps,
+                                                         const float *w, int64_t n, const int kw) {
+  float wv[DW_ROW_MAX];
+  for (int j = 0; j < kw; j++) wv[j] = w[j];
+#pragma omp simd
+  for (int64_t t = 0; t < n; t++) {
+    float acc = yq[t];
+    for (int j = 0; j < kw; j++) acc += wv[j] * taps[j][t];
+    yq[t] = acc;
+  }
+}
+
 /* channels [c0, c1) of every image */
 FR_KERNEL_CLONES static void dw_fwd(void *p, int64_t c0, int64_t c1) {
   DwCtx *c = p;
@@ -234,13 +250,23 @@ FR_KERNEL_CLONES static void dw_fwd(void *p, int64_t c0, int64_t c1) {
       for (int64_t j = 0; j < nb; j++) dw_phases(g, &s, c->x + ((b0 + j) * g->C + ch) * g->H * g->W, j);
       float *restrict yq = s.yq;
       memset(yq, 0, sizeof(float) * (size_t)n);
-      for (int64_t ki = 0; ki < g->kh; ki++)
-        for (int64_t kj = 0; kj < g->kw; kj++) {
-          const float wv = w[ki * g->kw + kj];
-          const float *restrict xs = dw_tap(g, &s, s.ph, ki, kj);
+      for (int64_t ki = 0; ki < g->kh; ki++) {
+        const float *taps[DW_ROW_MAX];
+        int64_t kw = g->kw;
+        for (int64_t kj = 0; kj < MIN(kw, DW_ROW_MAX); kj++) taps[kj] = dw_tap(g, &s, s.ph, ki, kj);
+        switch (kw) {   /* a whole row of taps per pass: yq is loaded and stored once, not kw times */
+        case 3: dw_row(yq, taps, w + ki * kw, n, 3); break;
+        case 5: dw_row(yq, taps, w + ki * kw, n, 5); break;
+        case 7: dw_row(yq, taps, w + ki * kw, n, 7); break;
+        default:
+          for (int64_t kj = 0; kj < kw; kj++) {
+            const float wv = w[ki * kw + kj];
+            const float *restrict xs = dw_tap(g, &s, s.ph, ki, kj);
 #pragma omp simd
-          for (int64_t t = 0; t < n; t++) yq[t] += wv * xs[t];
+            for (int64_t t = 0; t < n; t++) yq[t] += wv * xs[t];
+          }
         }
+      }
       for (int64_t j = 0; j < nb; j++) {
         float *y = c->y + ((b0 + j) * g->C + ch) * g->Ho * g->Wo;
         const float *q = yq + j * s.plane;

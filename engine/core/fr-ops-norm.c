@@ -79,34 +79,40 @@ static void bn_stats_channels(void *p, int64_t c0, int64_t c1) {
   }
 }
 
+/* y = act(gamma * (x - mean) * invstd + beta) as one affine map per channel; xhat is kept only when a
+ * backward will need it (training graphs), so inference writes one tensor instead of two. */
 static void bn_fwd_channels(void *p, int64_t c0, int64_t c1) {
   BnCtx *k = p;
   for (int64_t c = c0; c < c1; c++) {
     float g = k->gamma ? k->gamma[c] : 1.0f, b = k->beta ? k->beta[c] : 0.0f;
     float m = k->mean[c], is = k->c->invstd[c];
+    float scale = g * is, shift = b - m * scale;
     const int64_t S = k->S;
     const FrAct act = k->c->act;
     for (int64_t i = 0; i < k->B; i++) {
       int64_t o = (i * k->C + c) * S;
       const float *restrict x = k->x->data + o;
-      float *restrict xh = k->c->xhat + o, *restrict y = k->y->data + o;
+      float *restrict y = k->y->data + o;
+      if (k->c->xhat) {
+        float *restrict xh = k->c->xhat + o;
 #pragma omp simd
-      for (int64_t s = 0; s < S; s++) xh[s] = (x[s] - m) * is;
+        for (int64_t s = 0; s < S; s++) xh[s] = (x[s] - m) * is;
+      }
       switch (act) {
       case FR_ACT_RELU:
 #pragma omp simd
-        for (int64_t s = 0; s < S; s++) { float v = xh[s] * g + b; y[s] = v > 0 ? v : 0; }
+        for (int64_t s = 0; s < S; s++) { float v = x[s] * scale + shift; y[s] = v > 0 ? v : 0; }
         break;
       case FR_ACT_NONE:
 #pragma omp simd
-        for (int64_t s = 0; s < S; s++) y[s] = xh[s] * g + b;
+        for (int64_t s = 0; s < S; s++) y[s] = x[s] * scale + shift;
         break;
       case FR_ACT_RELU6:
 #pragma omp simd
-        for (int64_t s = 0; s < S; s++) { float v = xh[s] * g + b; v = v > 0 ? v : 0; y[s] = v < 6 ? v : 6; }
+        for (int64_t s = 0; s < S; s++) { float v = x[s] * scale + shift; v = v > 0 ? v : 0; y[s] = v < 6 ? v : 6; }
         break;
       default:
-        for (int64_t s = 0; s < S; s++) y[s] = act_apply(act, xh[s] * g + b);
+        for (int64_t s = 0; s < S; s++) y[s] = act_apply(act, x[s] * scale + shift);
       }
     }
   }
@@ -194,7 +200,7 @@ FrTensor *fr_batch_norm2d(FrGraph *g, FrTensor *x, FrTensor *gamma, FrTensor *be
   int64_t B = x->shape[0], C = x->shape[1], S = x->shape[2] * x->shape[3], M = B * S;
   FrTensor *y = fr_tensor_like(g, x);
   NormCtx *c = fr_graph_alloc(g, sizeof *c);
-  c->xhat = fr_graph_alloc(g, sizeof(float) * (size_t)fr_tensor_numel(x));
+  c->xhat = g->grad_enabled ? fr_graph_alloc(g, sizeof(float) * (size_t)fr_tensor_numel(x)) : NULL;
   c->invstd = fr_graph_alloc(g, sizeof(float) * (size_t)C);
   c->act = act;
   c->batch_stats = g->training || !running_mean;
