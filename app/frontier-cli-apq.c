@@ -3,6 +3,7 @@
 #include "frontier-cli.h"
 
 #include "fr-apq-pairs.h"
+#include "fr-apq-study.h"
 #include "fr-apq-train.h"
 #include "fr-model-io.h"
 
@@ -167,5 +168,156 @@ int cmd_apq_pairs(int argc, char **argv) {
   g_free(cfg.supernet);
   g_free(cfg.output);
   g_free(cfg.data_dir);
+  return exit_for(st, error);
+}
+
+int cmd_apq_predictor(int argc, char **argv) {
+  gboolean quantized = FALSE, scratch = FALSE;
+  char *transfer = NULL;
+  gint64 seed = 1;
+  FrApqFitConfig cfg;
+  fr_apq_fit_config_init(&cfg, FALSE);
+  int test = 0;
+  GOptionEntry entries[] = {
+    { "quantized", 'q', 0, G_OPTION_ARG_NONE, &quantized, "Fit the quantization-aware predictor (bits branch)", NULL },
+    { "transfer-from", 0, 0, G_OPTION_ARG_FILENAME, &transfer, "Quantized: start from this fp32 predictor (default: the shipped one)", "PATH" },
+    { "scratch", 0, 0, G_OPTION_ARG_NONE, &scratch, "Quantized: train from scratch instead of transferring", NULL },
+    { "pairs", 'p', 0, G_OPTION_ARG_FILENAME, &cfg.pairs, "Pairs CSV (default: the shipped fp32 or quantized pairs)", "PATH" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &cfg.output, "Predictor to write (safetensors)", "PATH" },
+    { "test", 0, 0, G_OPTION_ARG_INT, &test, "Pairs held out at the end of the file (default 400, quantized 60)", "N" },
+    { "train-limit", 0, 0, G_OPTION_ARG_INT, &cfg.train_limit, "Train on the first N pairs only", "N" },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &cfg.train.epochs, "Epochs (default 200)", "N" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &cfg.train.lr, "Adam learning rate (default 1e-3)", "LR" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 1)", "N" },
+    { NULL },
+  };
+  GOptionContext *ctx = g_option_context_new("- fit an APQ accuracy predictor on measured pairs (APQ step 4)");
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_option_context_add_main_entries(ctx, common_entries, NULL);
+  gboolean ok = parse(ctx, &argc, &argv);
+  g_option_context_free(ctx);
+  if (!ok) return EXIT_USAGE;
+  cfg.quantized = quantized;
+  cfg.test = test > 0 ? test : (quantized ? 60 : 400);
+  cfg.train.seed = (guint64)seed;
+  if (!cfg.pairs) cfg.pairs = fr_data_find(quantized ? "apq/pairs-quant.csv" : "apq/pairs-fp32.csv");
+  if (quantized && !scratch) cfg.transfer_from = transfer ? g_strdup(transfer) : fr_data_find("apq/predictor-fp32.safetensors");
+  if (!cfg.pairs || (quantized && !scratch && !cfg.transfer_from)) {
+    fprintf(stderr, "frontier-cli: no %s: pass it, or run the earlier pipeline steps first\n",
+                    !cfg.pairs ? "pairs file" : "fp32 predictor to transfer from");
+    return EXIT_FAILED;
+  }
+  if (!cfg.output)
+    cfg.output = fr_data_default_output(!quantized ? "apq/predictor-fp32.safetensors"
+                                        : scratch ? "apq/predictor-quant-scratch.safetensors" : "apq/predictor-quant.safetensors");
+  GError *error = NULL;
+  GVariant *result = NULL;
+  FrJob *job = fr_job_start("apq-predictor", fr_apq_fit_job, fr_apq_fit_config_copy(&cfg), fr_apq_fit_config_free);
+  FrJobStatus st = run_job(job, &result, "apq.fit.result", &error);
+  fr_job_unref(job);
+  if (st == FR_JOB_SUCCEEDED && result) {
+    double rmse, tau, trmse, ttau;
+    guint32 ntr, nte;
+    g_variant_get(result, "(dddduu)", &rmse, &tau, &trmse, &ttau, &ntr, &nte);
+    if (opt_json) {
+      JsonBuilder *jb = json_builder_new();
+      json_builder_begin_object(jb);
+      json_builder_set_member_name(jb, "output");
+      json_builder_add_string_value(jb, cfg.output);
+      json_double(jb, "test_rmse", rmse);
+      json_double(jb, "test_kendall_tau", tau);
+      json_double(jb, "train_rmse", trmse);
+      json_double(jb, "train_kendall_tau", ttau);
+      json_builder_set_member_name(jb, "train_rows");
+      json_builder_add_int_value(jb, ntr);
+      json_builder_set_member_name(jb, "test_rows");
+      json_builder_add_int_value(jb, nte);
+      json_builder_end_object(jb);
+      print_json(jb);
+      g_object_unref(jb);
+    } else {
+      printf("%s: held-out RMSE %.4f, Kendall tau %.3f (%u pairs held out; train RMSE %.4f, tau %.3f on %u)\n", cfg.output,
+             rmse, tau, nte, trmse, ttau, ntr);
+    }
+  }
+  if (result) g_variant_unref(result);
+  g_free(transfer);
+  fr_apq_fit_config_free(g_memdup2(&cfg, sizeof cfg));
+  return exit_for(st, error);
+}
+
+static gboolean parse_sizes(const char *text, int *sizes) {
+  char **parts = g_strsplit(text, ",", 8);
+  int n = 0;
+  gboolean ok = TRUE;
+  for (int i = 0; parts[i] && ok; i++) {
+    const char *t = g_strstrip(parts[i]);
+    int v = !strcmp(t, "all") ? 1000000 : atoi(t);
+    ok = v > 0 && n < 7;
+    if (ok) sizes[n++] = v;
+  }
+  sizes[n] = 0;
+  g_strfreev(parts);
+  return ok && n > 0;
+}
+
+int cmd_apq_transfer_study(int argc, char **argv) {
+  FrApqStudyConfig cfg;
+  fr_apq_study_config_init(&cfg);
+  char *sizes = NULL;
+  GOptionEntry entries[] = {
+    { "pairs", 'p', 0, G_OPTION_ARG_FILENAME, &cfg.quant_pairs, "Quantized pairs (default: the shipped ones)", "PATH" },
+    { "fp32-predictor", 0, 0, G_OPTION_ARG_FILENAME, &cfg.fp32_predictor, "Transfer source (default: the shipped one)", "PATH" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &cfg.output, "Study CSV (.md table and .svg plot written next to it)", "PATH" },
+    { "sizes", 0, 0, G_OPTION_ARG_STRING, &sizes, "Training-set sizes (default 25,50,100,200,all)", "LIST" },
+    { "seeds", 0, 0, G_OPTION_ARG_INT, &cfg.seeds, "Seeds per size (default 5)", "N" },
+    { "test", 0, 0, G_OPTION_ARG_INT, &cfg.test, "Quantized pairs held out at the end (default 60)", "N" },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &cfg.train.epochs, "Epochs per fit (default 200)", "N" },
+    { "resume", 0, 0, G_OPTION_ARG_NONE, &cfg.resume, "Keep the fits already in the output", NULL },
+    { NULL },
+  };
+  GOptionContext *ctx = g_option_context_new("- quantized-predictor quality against quantized pairs, with and without transfer (APQ step 5)");
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_option_context_add_main_entries(ctx, common_entries, NULL);
+  gboolean ok = parse(ctx, &argc, &argv);
+  g_option_context_free(ctx);
+  if (!ok) return EXIT_USAGE;
+  if (sizes && !parse_sizes(sizes, cfg.sizes)) {
+    fprintf(stderr, "frontier-cli: --sizes takes up to 7 positive counts or 'all', comma-separated\n");
+    return EXIT_USAGE;
+  }
+  if (!cfg.quant_pairs) cfg.quant_pairs = fr_data_find("apq/pairs-quant.csv");
+  if (!cfg.fp32_predictor) cfg.fp32_predictor = fr_data_find("apq/predictor-fp32.safetensors");
+  if (!cfg.quant_pairs || !cfg.fp32_predictor) {
+    fprintf(stderr, "frontier-cli: no %s: run the earlier pipeline steps first\n",
+            !cfg.quant_pairs ? "quantized pairs" : "fp32 predictor");
+    return EXIT_FAILED;
+  }
+  if (!cfg.output) cfg.output = fr_data_default_output("apq/transfer-study.csv");
+  GError *error = NULL;
+  GVariant *result = NULL;
+  FrJob *job = fr_job_start("apq-study", fr_apq_study_job, fr_apq_study_config_copy(&cfg), fr_apq_study_config_free);
+  FrJobStatus st = run_job(job, &result, "apq.study.result", &error);
+  fr_job_unref(job);
+  if (st == FR_JOB_SUCCEEDED && result) {
+    guint32 rows;
+    g_variant_get(result, "(u)", &rows);
+    if (opt_json) {
+      JsonBuilder *jb = json_builder_new();
+      json_builder_begin_object(jb);
+      json_builder_set_member_name(jb, "output");
+      json_builder_add_string_value(jb, cfg.output);
+      json_builder_set_member_name(jb, "fits");
+      json_builder_add_int_value(jb, rows);
+      json_builder_end_object(jb);
+      print_json(jb);
+      g_object_unref(jb);
+    } else {
+      printf("%s: %u fits (table and plot next to it)\n", cfg.output, rows);
+    }
+  }
+  if (result) g_variant_unref(result);
+  g_free(sizes);
+  fr_apq_study_config_free(g_memdup2(&cfg, sizeof cfg));
   return exit_for(st, error);
 }

@@ -139,6 +139,8 @@ static const Command commands[] = {
   { "sparch", "simulate", "Simulate SpArch or OuterSPACE on C = A·B (A·A by default)", cmd_sparch_simulate },
   { "apq", "supernet", "Train the fmnist-mini once-for-all supernet (APQ step 1)", cmd_apq_supernet },
   { "apq", "pairs", "Measure <subnet, accuracy> pairs on the supernet (--quantized: with QAT)", cmd_apq_pairs },
+  { "apq", "predictor", "Fit the fp32 or quantization-aware accuracy predictor on pairs", cmd_apq_predictor },
+  { "apq", "transfer-study", "Quantized-predictor quality vs pairs used, scratch vs transfer", cmd_apq_transfer_study },
   { "apq", "qat", "Quantization-aware training of one subnet; reports its test accuracy", cmd_apq_qat },
   { "sparch", "generate", "Write a synthetic sparse matrix (R-MAT, stencils, banded, uniform)", cmd_sparch_generate },
 };

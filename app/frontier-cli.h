@@ -22,3 +22,5 @@ int cmd_sparch_generate(int argc, char **argv);
 int cmd_apq_supernet(int argc, char **argv);
 int cmd_apq_qat(int argc, char **argv);
 int cmd_apq_pairs(int argc, char **argv);
+int cmd_apq_predictor(int argc, char **argv);
+int cmd_apq_transfer_study(int argc, char **argv);
