@@ -3,6 +3,7 @@
 #include "frontier-cli.h"
 
 #include "fr-apq-pairs.h"
+#include "fr-apq-qat.h"
 #include "fr-apq-study.h"
 #include "fr-apq-train.h"
 #include "fr-model-io.h"
@@ -15,7 +16,7 @@ static void json_double(JsonBuilder *b, const char *k, double v) {
   json_builder_add_double_value(b, v);
 }
 
-static int run_train(FrApqTrainConfig *cfg, gboolean qat) {
+static int run_train(FrApqTrainConfig *cfg, gboolean qat, double predicted) {
   GError *error = NULL;
   GVariant *result = NULL;
   FrJob *job = fr_job_start(qat ? "apq-qat" : "apq-supernet", fr_apq_train_job, fr_apq_train_config_copy(cfg),
@@ -33,12 +34,24 @@ static int run_train(FrApqTrainConfig *cfg, gboolean qat) {
       json_double(jb, qat ? "heldout_accuracy" : "largest_heldout_accuracy", a);
       json_double(jb, qat ? "test_accuracy" : "smallest_heldout_accuracy", b);
       json_double(jb, "seconds", secs);
+      if (qat) {
+        const FrApqSpace *sp = fr_apq_space_fmnist_mini();
+        FrApqSpec spec;
+        if (fr_apq_spec_from_string(sp, cfg->spec, &spec, NULL)) {
+          json_builder_set_member_name(jb, "spec");
+          json_builder_add_string_value(jb, cfg->spec);
+          json_double(jb, "macs", fr_apq_spec_macs(sp, &spec));
+          json_double(jb, "bitops", fr_apq_spec_bitops(sp, &spec));
+        }
+        if (predicted >= 0) json_double(jb, "predicted_accuracy", predicted);
+      }
       json_builder_end_object(jb);
       print_json(jb);
       g_object_unref(jb);
     } else {
       printf("%s: held-out accuracy %.2f%%%s", cfg->output, 100 * a, qat ? "" : " (largest)");
       if (b >= 0) printf(", %s %.2f%%", qat ? "test accuracy" : "smallest", 100 * b);
+      if (predicted >= 0) printf(", predicted %.2f%%", 100 * predicted);
       printf(", %.1f s\n", secs);
     }
   }
@@ -46,7 +59,40 @@ static int run_train(FrApqTrainConfig *cfg, gboolean qat) {
   return exit_for(st, error);
 }
 
+/* --bitops-budget / --macs-budget: the spec QAT trains comes from a predictor-driven random search */
+static char *budget_spec(double mbitops, double mmacs, const char *predictor_path, int candidates, double *predicted) {
+  char *path = predictor_path ? g_strdup(predictor_path) : fr_data_find("apq/predictor-quant.safetensors");
+  GError *error = NULL;
+  FrApqPredictor *p = path ? fr_apq_predictor_load(path, &error) : NULL;
+  if (!p) {
+    fprintf(stderr, "frontier-cli: %s\n", error ? error->message : "no quantized predictor: run `frontier-cli apq predictor -q` first");
+    g_clear_error(&error);
+    g_free(path);
+    return NULL;
+  }
+  const FrApqSpace *sp = fr_apq_space_fmnist_mini();
+  FrApqSpec best;
+  FrApqBudgetKind kind = mbitops > 0 ? FR_APQ_BUDGET_BITOPS : FR_APQ_BUDGET_MACS;
+  int feasible = 0;
+  char *spec = NULL;
+  if (fr_apq_random_search(sp, p, kind, 1e6 * (mbitops > 0 ? mbitops : mmacs), candidates, 1, &best, predicted, &feasible, &error)) {
+    spec = fr_apq_spec_to_string(sp, &best);
+    if (!opt_quiet)
+      fprintf(stderr, "budget search: %d of %d candidates within budget; best predicted %.2f%%: %s\n", feasible, candidates,
+              100 * *predicted, spec);
+  } else {
+    fprintf(stderr, "frontier-cli: %s\n", error->message);
+    g_error_free(error);
+  }
+  fr_apq_predictor_free(p);
+  g_free(path);
+  return spec;
+}
+
 static int cmd_train(int argc, char **argv, gboolean qat) {
+  double budget_mbitops = 0, budget_mmacs = 0, predicted = -1;
+  char *predictor_path = NULL;
+  int candidates = 20000;
   FrApqTrainConfig cfg;
   fr_apq_train_config_init(&cfg, qat);
   gint64 seed = 1;
@@ -65,6 +111,10 @@ static int cmd_train(int argc, char **argv, gboolean qat) {
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &cfg.checkpoint, "Checkpoint file (default: OUTPUT.ckpt)", "PATH" },
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &cfg.data_dir, "Fashion-MNIST folder", "DIR" },
     { qat ? "supernet" : NULL, 0, 0, G_OPTION_ARG_FILENAME, &cfg.init, "Supernet to start from (default: the shipped one)", "PATH" },
+    { "bitops-budget", 0, 0, G_OPTION_ARG_DOUBLE, &budget_mbitops, "Instead of SPEC: the best predicted subnet within this many million BitOps", "M" },
+    { "macs-budget", 0, 0, G_OPTION_ARG_DOUBLE, &budget_mmacs, "Instead of SPEC: the best predicted subnet within this many million MACs", "M" },
+    { "predictor", 0, 0, G_OPTION_ARG_FILENAME, &predictor_path, "Predictor for the budget search (default: the shipped quantized one)", "PATH" },
+    { "candidates", 0, 0, G_OPTION_ARG_INT, &candidates, "Budget search: random candidates scored (default 20000)", "N" },
     { NULL },
   };
   GOptionContext *ctx = g_option_context_new(qat ? "SPEC - quantization-aware training of one subnet, then its test accuracy"
@@ -74,14 +124,17 @@ static int cmd_train(int argc, char **argv, gboolean qat) {
   gboolean ok = parse(ctx, &argc, &argv);
   g_option_context_free(ctx);
   if (!ok) return EXIT_USAGE;
-  if (qat != (argc == 2)) {
-    fprintf(stderr, "frontier-cli: %s\n", qat ? "expected one SPEC (ks=..;mid=..;d=..;pw_w=..;pw_a=..;dw_w=..;dw_a=..)"
+  gboolean by_budget = qat && (budget_mbitops > 0 || budget_mmacs > 0);
+  if (qat ? (by_budget ? argc != 1 : argc != 2) : argc != 1) {
+    fprintf(stderr, "frontier-cli: %s\n", qat ? "expected one SPEC (ks=..;mid=..;d=..;pw_w=..;pw_a=..;dw_w=..;dw_a=..) "
+                                                "or a --bitops-budget / --macs-budget"
                                               : "unexpected argument");
     return EXIT_USAGE;
   }
   cfg.seed = (guint64)seed;
   if (qat) {
-    cfg.spec = g_strdup(argv[1]);
+    cfg.spec = by_budget ? budget_spec(budget_mbitops, budget_mmacs, predictor_path, candidates, &predicted) : g_strdup(argv[1]);
+    if (!cfg.spec) return EXIT_FAILED;
     cfg.evaluate_test = TRUE;
     if (!cfg.init) cfg.init = fr_data_find("apq/supernet.safetensors");
     if (!cfg.init) {
@@ -90,7 +143,8 @@ static int cmd_train(int argc, char **argv, gboolean qat) {
     }
   }
   if (!cfg.output) cfg.output = fr_data_default_output(qat ? "apq/qat.safetensors" : "apq/supernet.safetensors");
-  int rc = run_train(&cfg, qat);
+  int rc = run_train(&cfg, qat, predicted);
+  g_free(predictor_path);
   g_free(cfg.output);
   g_free(cfg.checkpoint);
   g_free(cfg.data_dir);

@@ -339,8 +339,9 @@ gboolean fr_apq_train_job(FrJob *job, gpointer data, GError **error) {
       acc_large = heldout_accuracy(net, &probe[0], d, n_train, EPOCH_EVAL_IMAGES);
       acc_small = qat ? acc_large : heldout_accuracy(net, &probe[1], d, n_train, EPOCH_EVAL_IMAGES);
       fr_job_emit(job, "apq.train.epoch", g_variant_new("(udd)", (guint32)(step / steps_per_epoch), acc_large, acc_small), NULL);
-      fr_job_log(job, "epoch %d: held-out accuracy (2,000 images) %s %.4f%s%.4f", (int)((step + steps_per_epoch - 1) / steps_per_epoch),
-                 qat ? "subnet" : "largest", acc_large, qat ? "" : ", smallest ", qat ? 0.0 : acc_small);
+      int ep = (int)((step + steps_per_epoch - 1) / steps_per_epoch);
+      if (qat) fr_job_log(job, "epoch %d: held-out accuracy (2,000 images) %.4f", ep, acc_large);
+      else fr_job_log(job, "epoch %d: held-out accuracy (2,000 images) largest %.4f, smallest %.4f", ep, acc_large, acc_small);
     }
   }
   if (ok) {
