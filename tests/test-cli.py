@@ -73,5 +73,39 @@ check("unknown prefetch policy is a usage error", rc == 2, err)
 rc, out, err = run("sparch", "simulate", wiki, "--ways", "3")
 check("a 3-way merge tree is refused", rc == 2 and err.strip() != "", err)
 
+# APQ pipeline commands, each on a tiny configuration (the shipped artefacts are checked by
+# test-apq-quality; this is the CLI's contract: --json keys, resume, clear errors).
+with tempfile.TemporaryDirectory() as d:
+    sn = os.path.join(d, "sn.safetensors")
+    rc, out, err = run("apq", "supernet", "--max-steps", "3", "--train-limit", "256", "--batch-size", "32",
+                       "-o", sn, "--json", "-q")
+    j = json.loads(out) if rc == 0 else {}
+    check("apq supernet --json", rc == 0 and 0 <= j.get("largest_heldout_accuracy", -1) <= 1 and os.path.exists(sn), err)
+    rc, out, err = run("apq", "supernet", "--epochs", "0", "-o", sn)
+    check("apq supernet refuses 0 epochs", rc != 0 and "epochs" in err, err)
+    csv = os.path.join(d, "p.csv")
+    rc, out, err = run("apq", "pairs", "--supernet", sn, "-n", "3", "--eval-images", "100", "--calib-images", "50",
+                       "-o", csv, "--json", "-q")
+    j = json.loads(out) if rc == 0 else {}
+    check("apq pairs --json", rc == 0 and j.get("pairs") == 3 and os.path.exists(csv[:-4] + ".json"), err)
+    rc, out, err = run("apq", "pairs", "--supernet", sn, "-n", "5", "--eval-images", "100", "--calib-images", "50",
+                       "-o", csv, "--resume", "--json", "-q")
+    rows = open(csv).read().strip().split("\n")
+    check("apq pairs --resume adds only the missing pairs", rc == 0 and len(rows) == 6, err)
+    rc, out, err = run("apq", "pairs", "--supernet", sn, "-n", "5", "--seed", "9", "-o", csv, "--resume", "-q")
+    check("apq pairs --resume refuses another run's file", rc == 1 and "seed" in err, err)
+    rc, out, err = run("apq", "pairs", "--supernet", os.path.join(d, "missing.safetensors"), "-o", csv)
+    check("apq pairs: a missing supernet is a clear error", rc == 1 and "missing.safetensors" in err, err)
+    pred = os.path.join(d, "f.safetensors")
+    rc, out, err = run("apq", "predictor", "-p", csv, "--test", "2", "--epochs", "5", "-o", pred, "--json")
+    j = json.loads(out) if rc == 0 else {}
+    check("apq predictor --json", rc == 0 and {"test_rmse", "test_kendall_tau", "train_rows"} <= set(j), err)
+    rc, out, err = run("apq", "predictor", "-p", csv, "--test", "5", "-o", pred)
+    check("apq predictor: holding out every pair is refused", rc != 0 and "hold out" in err, err)
+    rc, out, err = run("apq", "qat", "--supernet", sn, "--predictor", pred, "--macs-budget", "0.01", "-o", pred + ".q")
+    check("apq qat: an impossible budget names the minimum", rc == 1 and "smallest network" in err, err)
+    rc, out, err = run("apq", "qat", "--supernet", sn, "ks=1;mid=2;d=3", "-o", pred + ".q")
+    check("apq qat: a malformed spec is a clear error", rc != 0 and "spec" in err, err)
+
 print(f"1..{len(results)}")
 sys.exit(0 if all(results) else 1)
