@@ -124,6 +124,16 @@ static FrTensor *b_conv_groups_reflect(FrGraph *g, FrTensor **x) {
 static FrTensor *b_conv_dw(FrGraph *g, FrTensor **x) {
   return fr_conv2d(g, x[0], x[1], x[2], (FrConv2dParams){ .stride = 2, .padding = 2, .dilation = 1, .groups = 4 });
 }
+static FrTensor *b_conv_pointwise(FrGraph *g, FrTensor **x) {
+  return fr_conv2d(g, x[0], x[1], x[2], FR_CONV2D_DEFAULT);   /* 1x1: the per-image GEMM path */
+}
+static FrTensor *b_conv_dw_s1_dil(FrGraph *g, FrTensor **x) {
+  return fr_conv2d(g, x[0], x[1], NULL, (FrConv2dParams){ .stride = 1, .padding = 3, .dilation = 2, .groups = 3 });
+}
+static FrTensor *b_conv_dw_reflect(FrGraph *g, FrTensor **x) {
+  return fr_conv2d(g, x[0], x[1], NULL,
+                   (FrConv2dParams){ .stride = 2, .padding = 2, .dilation = 1, .groups = 3, .pad_mode = FR_PAD_REFLECT });
+}
 static FrTensor *b_convt(FrGraph *g, FrTensor **x) { return fr_conv_transpose2d(g, x[0], x[1], x[2], 2, 1, 1); }
 static FrTensor *b_bn(FrGraph *g, FrTensor **x) {
   g->training = true;
@@ -175,6 +185,9 @@ static const GradCase cases[] = {
   { "conv2d_s2", b_conv, 3, { 4, 4, 1 }, { S(2, 3, 7, 6), S(4, 3, 3, 3), S(4) } },
   { "conv2d_groups_reflect", b_conv_groups_reflect, 2, { 4, 4 }, { S(2, 4, 6, 6), S(4, 2, 5, 5) } },
   { "conv2d_depthwise", b_conv_dw, 3, { 4, 4, 1 }, { S(2, 4, 7, 7), S(4, 1, 5, 5), S(4) } },
+  { "conv2d_pointwise", b_conv_pointwise, 3, { 4, 4, 1 }, { S(3, 5, 4, 3), S(6, 5, 1, 1), S(6) } },
+  { "conv2d_depthwise_s1_dilated", b_conv_dw_s1_dil, 2, { 4, 4 }, { S(2, 3, 6, 5), S(3, 1, 3, 3) } },
+  { "conv2d_depthwise_reflect", b_conv_dw_reflect, 2, { 4, 4 }, { S(2, 3, 7, 6), S(3, 1, 5, 5) } },
   { "conv_transpose2d", b_convt, 3, { 4, 4, 1 }, { S(2, 3, 4, 5), S(3, 2, 3, 3), S(2) } },
   { "batch_norm_leaky", b_bn, 3, { 4, 1, 1 }, { S(3, 3, 4, 4), S(3), S(3) } },
   { "instance_norm_relu", b_in, 3, { 4, 1, 1 }, { S(2, 3, 4, 5), S(3), S(3) } },

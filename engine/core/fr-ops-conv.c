@@ -126,6 +126,7 @@ typedef struct {
   int groups;
   float *cols;   /* saved im2col of the input */
   bool depthwise;
+  bool pointwise; /* 1x1, stride 1, no padding, one group: the input is its own im2col, per image */
 } ConvCtx;
 
 static void conv_out_size(const FrTensor *x, const FrTensor *w, FrConv2dParams p, int64_t *Ho, int64_t *Wo) {
@@ -203,6 +204,12 @@ static void dw_phases(const Geom *g, const DwScratch *s, const float *x, int64_t
           continue;
         }
         const float *src = x + si * g->W;
+        if (st == 1 && g->mode != FR_PAD_REFLECT) {   /* the common case: zero border, a row copy */
+          memset(dst, 0, sizeof(float) * (size_t)g->pad);
+          memcpy(dst + g->pad, src, sizeof(float) * (size_t)g->W);
+          memset(dst + g->pad + g->W, 0, sizeof(float) * (size_t)(s->Wq - g->pad - g->W));
+          continue;
+        }
         for (int64_t c = 0; c < s->Wq; c++) dst[c] = cols[c] >= 0 ? src[cols[c]] : 0.0f;
       }
     }
@@ -359,6 +366,15 @@ static void conv2d_bwd(FrGraph *gr, FrNode *n) {
     fr_parallel_for(g->C, 1, dw_bwd, &d);
     return;
   }
+  if (c->pointwise) {
+    int64_t Cin = g->C;
+    for (int64_t i = 0; i < g->B; i++) {
+      const float *gyi = y->grad + i * Cout * S, *xi = x->data + i * Cin * S;
+      if (gw) fr_gemm(false, true, Cout, Cin, S, 1.0f, gyi, S, xi, S, 1.0f, gw, Cin);
+      if (gx) fr_gemm(true, false, Cin, S, Cout, 1.0f, w->data, Cin, gyi, S, 1.0f, gx + i * Cin * S, S);
+    }
+    return;
+  }
   float *gy_mat = fr_graph_alloc(gr, sizeof(float) * (size_t)(Cout * N));
   swap01(y->grad, gy_mat, g->B, Cout, S, false);
   int64_t coutg = Cout / c->groups, K = (g->C / c->groups) * g->kh * g->kw;
@@ -388,6 +404,7 @@ FrTensor *fr_conv2d(FrGraph *gr, FrTensor *x, FrTensor *w, FrTensor *b, FrConv2d
   FrTensor *y = fr_tensor_new(gr, 4, FR_SHAPE(B, Cout, Ho, Wo));
   int64_t S = Ho * Wo, N = B * S;
   bool depthwise = p.groups == Cin && Cout == Cin && Cin > 1;
+  bool pointwise = !depthwise && p.groups == 1 && geom.kh == 1 && geom.kw == 1 && p.stride == 1 && p.padding == 0;
   float *cols = NULL;
   if (depthwise) {
     for (int64_t i = 0; i < B; i++)
@@ -400,13 +417,19 @@ FrTensor *fr_conv2d(FrGraph *gr, FrTensor *x, FrTensor *w, FrTensor *b, FrConv2d
     fr_parallel_for(Cin, 1, dw_fwd, &d);
   } else {
     int64_t K = (Cin / p.groups) * geom.kh * geom.kw, coutg = Cout / p.groups;
-    cols = fr_graph_alloc(gr, sizeof(float) * (size_t)(K * p.groups * N));
-    im2col(&geom, x->data, cols);
-    float *ymat = fr_graph_alloc(gr, sizeof(float) * (size_t)(Cout * N));
-    for (int gi = 0; gi < p.groups; gi++)
-      fr_gemm(false, false, coutg, N, K, 1.0f, w->data + gi * coutg * K, K, cols + gi * K * N, N, 0.0f,
-              ymat + gi * coutg * N, N);
-    swap01(ymat, y->data, Cout, B, S, false);
+    if (pointwise) {
+      /* one GEMM per image straight into NCHW: no im2col copy and no [C, B*S] -> [B, C, S] reorder */
+      for (int64_t i = 0; i < B; i++)
+        fr_gemm(false, false, Cout, S, Cin, 1.0f, w->data, Cin, x->data + i * Cin * S, S, 0.0f, y->data + i * Cout * S, S);
+    } else {
+      cols = fr_graph_alloc(gr, sizeof(float) * (size_t)(K * p.groups * N));
+      im2col(&geom, x->data, cols);
+      float *ymat = fr_graph_alloc(gr, sizeof(float) * (size_t)(Cout * N));
+      for (int gi = 0; gi < p.groups; gi++)
+        fr_gemm(false, false, coutg, N, K, 1.0f, w->data + gi * coutg * K, K, cols + gi * K * N, N, 0.0f,
+                ymat + gi * coutg * N, N);
+      swap01(ymat, y->data, Cout, B, S, false);
+    }
     if (b)
       for (int64_t i = 0; i < B; i++)
         for (int64_t c = 0; c < Cout; c++) {
@@ -424,6 +447,7 @@ FrTensor *fr_conv2d(FrGraph *gr, FrTensor *x, FrTensor *w, FrTensor *b, FrConv2d
     c->groups = p.groups;
     c->cols = cols;
     c->depthwise = depthwise;
+    c->pointwise = pointwise;
     n->ctx = c;
     n->bwd_macs = 2 * macs;
   }
