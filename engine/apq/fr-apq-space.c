@@ -69,8 +69,69 @@ const FrApqSpace *fr_apq_space_fmnist_mini(void) {
   return space;
 }
 
+/* APQ's ImageNet space, as utils/converter.py and utils/latency_predictor.py lay it out: six stages
+ * (output channels, stride of the first block, blocks), the first at 112x112 after the fixed stem
+ * and fixed first MBConv. Stage 3 keeps the 14x14 resolution (stride 1) and stage 5 has one block. */
+static const struct { int cout, stride, blocks; } imagenet_stages[] = {
+  { 24, 2, 4 }, { 40, 2, 4 }, { 80, 2, 4 }, { 96, 1, 4 }, { 192, 2, 4 }, { 320, 1, 1 },
+};
+#define IMAGENET_MID_STEP 8   /* mid channels 4*cin..6*cin in steps of 8 (APQ's expand ratios) */
+
+static FrApqSpace *build_imagenet_bitfusion(void) {
+  FrApqSpace *s = g_new0(FrApqSpace, 1);
+  s->name = "imagenet-bitfusion";
+  s->in_channels = 3;
+  s->in_hw = 224;
+  /* Fixed parts, for MACs/BitOps only (BitFusion prices them from its LUT's "head" and "tail"):
+   * 3x3 s2 conv 3->32, then MBConv(expand 1) = 3x3 depthwise on 32 + 1x1 32->16, all at 112x112;
+   * after the blocks a 1x1 conv 320->1280 at 7x7 and the 1280->1000 classifier. The conv MACs are
+   * exact; approximate are the BitOps, which count these layers at 32x32 bits (APQ never says how its
+   * fixed parts are quantized), and everything but convs (BN, ReLU6, pooling, residual adds) is left
+   * out, as for fmnist-mini. */
+  s->stem_channels = 32;
+  s->stem_kernel = 3;
+  s->stem_stride = 2;
+  s->stem_block_channels = 16;
+  s->head_channels = 1280;
+  s->n_classes = 1000;
+  s->no_k7_dw_a4 = true;
+  s->n_stages = G_N_ELEMENTS(imagenet_stages);
+  s->depth_min = 2;
+  memcpy(s->ks_options, (int[]){ 3, 5, 7 }, sizeof s->ks_options);
+  memcpy(s->bit_options, (int[]){ 4, 6, 8 }, sizeof s->bit_options);
+  int cin = s->stem_block_channels, hw = (s->in_hw + 1) / 2;
+  for (int st = 0; st < s->n_stages; st++) {
+    s->stage_max_depth[st] = imagenet_stages[st].blocks;
+    for (int pos = 0; pos < imagenet_stages[st].blocks; pos++) {
+      FrApqBlock *b = &s->blocks[s->n_blocks++];
+      b->stage = st;
+      b->pos = pos;
+      b->cin = cin;
+      b->cout = imagenet_stages[st].cout;
+      b->stride = pos == 0 ? imagenet_stages[st].stride : 1;
+      b->in_hw = hw;
+      b->out_hw = (hw + b->stride - 1) / b->stride;
+      b->identity = b->stride == 1 && b->cin == b->cout;
+      for (int m = 4 * cin; m <= 6 * cin; m += IMAGENET_MID_STEP) b->mid_options[b->n_mid++] = m;
+      g_assert(b->n_mid <= FR_APQ_MAX_MID);
+      cin = b->cout;
+      hw = b->out_hw;
+    }
+  }
+  g_assert(s->n_blocks <= FR_APQ_MAX_BLOCKS);
+  space_layout(s);
+  return s;
+}
+
+const FrApqSpace *fr_apq_space_imagenet_bitfusion(void) {
+  static FrApqSpace *space;
+  if (g_once_init_enter(&space)) g_once_init_leave(&space, build_imagenet_bitfusion());
+  return space;
+}
+
 const FrApqSpace *fr_apq_space_lookup(const char *name) {
   if (name && !strcmp(name, "fmnist-mini")) return fr_apq_space_fmnist_mini();
+  if (name && !strcmp(name, "imagenet-bitfusion")) return fr_apq_space_imagenet_bitfusion();
   return NULL;
 }
 
@@ -97,6 +158,11 @@ void fr_apq_spec_random(const FrApqSpace *s, FrRng *rng, bool quantized, FrApqSp
     out->quantized = true;
     for (int q = 0; q < FR_APQ_N_QGROUPS; q++)
       for (int b = 0; b < s->n_blocks; b++) out->bits[q][b] = s->bit_options[fr_rng_below(rng, FR_APQ_N_BITS)];
+    /* Redrawing (rather than APQ's rejecting the whole spec) keeps the other choices uniform and
+     * the draws of a space without the rule unchanged. */
+    for (int b = 0; s->no_k7_dw_a4 && b < s->n_blocks; b++)
+      while (out->ks[b] == 7 && out->bits[FR_APQ_DW_A][b] == 4)
+        out->bits[FR_APQ_DW_A][b] = s->bit_options[fr_rng_below(rng, FR_APQ_N_BITS)];
   }
 }
 
@@ -109,6 +175,7 @@ static void spec_extreme(const FrApqSpace *s, int bits, bool largest, FrApqSpec 
   for (int st = 0; st < s->n_stages; st++)
     out->depth[st] = largest ? s->stage_max_depth[st] : MIN(s->depth_min, s->stage_max_depth[st]);
   fr_apq_spec_set_bits(s, out, bits);
+  fr_apq_spec_repair(s, out);
 }
 
 void fr_apq_spec_largest(const FrApqSpace *s, int bits, FrApqSpec *out) { spec_extreme(s, bits, true, out); }
@@ -118,6 +185,20 @@ static int index_of(const int *opts, int n, int v) {
   for (int i = 0; i < n; i++)
     if (opts[i] == v) return i;
   return -1;
+}
+
+static bool breaks_k7_rule(const FrApqSpace *s, const FrApqSpec *spec, int b) {
+  return s->no_k7_dw_a4 && spec->quantized && spec->ks[b] == 7 && spec->bits[FR_APQ_DW_A][b] == 4;
+}
+
+gboolean fr_apq_spec_repair(const FrApqSpace *s, FrApqSpec *spec) {
+  gboolean changed = FALSE;
+  for (int b = 0; b < s->n_blocks; b++)
+    if (breaks_k7_rule(s, spec, b)) {
+      spec->bits[FR_APQ_DW_A][b] = 6;
+      changed = TRUE;
+    }
+  return changed;
 }
 
 gboolean fr_apq_spec_validate(const FrApqSpace *s, const FrApqSpec *spec, GError **error) {
@@ -150,6 +231,12 @@ gboolean fr_apq_spec_validate(const FrApqSpace *s, const FrApqSpec *spec, GError
                     fr_apq_qgroup_names[q], spec->bits[q][b]);
         return FALSE;
       }
+    /* Checked for inactive blocks too, as APQ's Converter.is_valid does. */
+    if (breaks_k7_rule(s, spec, b)) {
+      g_set_error(error, FR_APQ_ERROR, FR_APQ_ERROR_INVALID_SPEC,
+                  "block %d: kernel 7 with 4-bit depthwise activations is not allowed on BitFusion (no LUT entry)", b);
+      return FALSE;
+    }
   }
   return TRUE;
 }
@@ -165,6 +252,12 @@ void fr_apq_spec_encode(const FrApqSpace *s, const FrApqSpec *spec, float *x) {
     for (int q = 0; q < FR_APQ_N_QGROUPS; q++)
       x[s->arch_dim + (q * s->n_blocks + b) * FR_APQ_N_BITS + index_of(s->bit_options, FR_APQ_N_BITS, spec->bits[q][b])] = 1;
   }
+}
+
+void fr_apq_spec_encode_uniform_bits(const FrApqSpace *s, const FrApqSpec *spec, int bits, float *x) {
+  FrApqSpec copy = *spec;
+  fr_apq_spec_set_bits(s, &copy, bits);
+  fr_apq_spec_encode(s, &copy, x);
 }
 
 /* ---- text form -------------------------------------------------------------------------------- */
@@ -259,6 +352,12 @@ static Cost spec_cost(const FrApqSpace *s, const FrApqSpec *spec) {
   double k2 = (double)s->stem_kernel * s->stem_kernel;
   add_layer(&c, k2 * s->in_channels * s->stem_channels * stem_hw * stem_hw, k2 * s->in_channels * s->stem_channels,
             32, 32);
+  if (s->stem_block_channels > 0) {   /* MobileNetV2's first block: depthwise 3x3, then 1x1 projection */
+    double hw2 = (double)stem_hw * stem_hw;
+    add_layer(&c, 9.0 * s->stem_channels * hw2, 9.0 * s->stem_channels, 32, 32);
+    add_layer(&c, (double)s->stem_channels * s->stem_block_channels * hw2,
+              (double)s->stem_channels * s->stem_block_channels, 32, 32);
+  }
   for (int b = 0; b < s->n_blocks; b++) {
     if (!fr_apq_block_active(s, spec, b)) continue;
     const FrApqBlock *bl = &s->blocks[b];

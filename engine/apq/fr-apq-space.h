@@ -54,6 +54,12 @@ typedef struct {
   int bit_options[FR_APQ_N_BITS];
   FrApqBlock blocks[FR_APQ_MAX_BLOCKS];
   int arch_dim, quant_dim;
+  /* Fields below are zero/false for fmnist-mini. */
+  int stem_block_channels;        /* > 0: a fixed MBConv with expand ratio 1 (3x3 depthwise on the stem's
+                                     channels, then a 1x1 projection to this many) follows the stem, as in
+                                     MobileNetV2; blocks[0].cin is then this */
+  bool no_k7_dw_a4;               /* kernel 7 with 4-bit depthwise activations is invalid (BitFusion's LUT
+                                     has no such layer; APQ's Converter.is_valid), in every block */
 } FrApqSpace;
 
 typedef enum { FR_APQ_PW_W, FR_APQ_PW_A, FR_APQ_DW_W, FR_APQ_DW_A, FR_APQ_N_QGROUPS } FrApqQGroup;
@@ -70,31 +76,48 @@ typedef struct {
 /* The Fashion-MNIST miniature (see docs/APQ.md): 28x28x1 input, 3x3 stride-2 stem, 4 stages of up to
  * 4 MBConv blocks, 1x1 head, global pooling, 10 classes. */
 const FrApqSpace *fr_apq_space_fmnist_mini(void);
-/* "fmnist-mini" -> the space; NULL for an unknown name. */
+/* APQ's own ImageNet space ("imagenet-bitfusion"): OFA/ProxylessNAS MobileNetV2 at 224x224, a fixed
+ * 3x3 s2 stem (3->32) and fixed first MBConv (32->16, expand 1), then 21 searchable blocks in 6 stages
+ * (24, 40, 80, 96, 192, 320 channels; depth 2..4 except the one-block last stage), kernels 3/5/7, mid
+ * channels 4*cin..6*cin in steps of 8, bits 4/6/8, then a 1x1 conv 320->1280 and a 1000-way
+ * classifier. arch_dim 520, quant_dim 252, feature offsets as APQ's Converter. no_k7_dw_a4 is set. */
+const FrApqSpace *fr_apq_space_imagenet_bitfusion(void);
+/* "fmnist-mini" or "imagenet-bitfusion" -> the space; NULL for an unknown name. */
 const FrApqSpace *fr_apq_space_lookup(const char *name);
 
 static inline bool fr_apq_block_active(const FrApqSpace *s, const FrApqSpec *spec, int b) {
   return s->blocks[b].pos < spec->depth[s->blocks[b].stage];
 }
 
-/* Uniformly random choices per block and stage; bits random when quantized. */
+/* Uniformly random choices per block and stage; bits random when quantized. In a no_k7_dw_a4 space,
+ * a block's dw_a is drawn again while it would be 4 with kernel 7 (so the result is always valid;
+ * fmnist-mini draws exactly as before). */
 void fr_apq_spec_random(const FrApqSpace *s, FrRng *rng, bool quantized, FrApqSpec *out);
-/* Largest (kernel 7, widest, deepest) and smallest; bits set to `bits` when > 0 (quantized). */
+/* Largest (kernel 7, widest, deepest) and smallest; bits set to `bits` when > 0 (quantized). In a
+ * no_k7_dw_a4 space, 4-bit depthwise activations next to kernel 7 are raised to 6 (see repair). */
 void fr_apq_spec_largest(const FrApqSpace *s, int bits, FrApqSpec *out);
 void fr_apq_spec_smallest(const FrApqSpace *s, int bits, FrApqSpec *out);
 void fr_apq_spec_set_bits(const FrApqSpace *s, FrApqSpec *spec, int bits);   /* bits 0: full precision */
 gboolean fr_apq_spec_validate(const FrApqSpace *s, const FrApqSpec *spec, GError **error);
+/* Makes a quantized spec obey the space's no_k7_dw_a4 rule by raising each offending dw_a to the next
+ * bit option (4 -> 6), in every block as APQ checks inactive blocks too. TRUE if anything changed. */
+gboolean fr_apq_spec_repair(const FrApqSpace *s, FrApqSpec *spec);
 
 /* Writes arch_dim + quant_dim floats; the bits part is zero for a full-precision spec. */
 void fr_apq_spec_encode(const FrApqSpace *s, const FrApqSpec *spec, float *x);
+/* The same with every active block's four bitwidths taken as `bits` whatever the spec holds. APQ's
+ * search (AccuracyPredictor.predict_accuracy -> spec2feature(quantize=False)) encodes this way with
+ * bits 8, so the quantization-aware predictor sees 8/8/8/8 for every candidate. */
+void fr_apq_spec_encode_uniform_bits(const FrApqSpace *s, const FrApqSpec *spec, int bits, float *x);
 
 /* Text form used in CSV files: "ks=3,5,..;mid=24,..;d=2,3,4,4" and, when quantized,
  * ";pw_w=8,..;pw_a=..;dw_w=..;dw_a=..". Values for inactive blocks are kept. */
 char *fr_apq_spec_to_string(const FrApqSpace *s, const FrApqSpec *spec);
 gboolean fr_apq_spec_from_string(const FrApqSpace *s, const char *text, FrApqSpec *out, GError **error);
 
-/* Costs of the searched part plus the fixed stem and head, per image: multiply-accumulates, and
- * BitOps (MACs x weight bits x activation bits; fixed and full-precision parts count 32x32). */
+/* Costs of the searched part plus the fixed stem (and stem block) and head, per image:
+ * multiply-accumulates, and BitOps (MACs x weight bits x activation bits; fixed and full-precision
+ * parts count 32x32). Convolutions only: BN, activations, pooling and residual adds are not counted. */
 double fr_apq_spec_macs(const FrApqSpace *s, const FrApqSpec *spec);
 double fr_apq_spec_bitops(const FrApqSpace *s, const FrApqSpec *spec);
 int64_t fr_apq_spec_params(const FrApqSpace *s, const FrApqSpec *spec);
