@@ -7,6 +7,9 @@
 #include "fr-ops.h"
 #include "fr-optim.h"
 #include "fr-safetensors.h"
+#include "fr-pool.h"
+
+#include <cblas.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -257,6 +260,235 @@ void fr_apq_predictor_predict(const FrApqPredictor *p, const float *x, int n, fl
   }
   g_free(a);
   g_free(b);
+}
+
+/* ------------------------------------------------------------------ one-hot plans */
+
+struct _FrApqPredictorPlan {
+  int arch_dim, quant_dim, hidden;
+  float *w0t;          /* [arch_dim + quant_dim][hidden]: W0 columns, then Wq columns */
+  float *b0, *bq;      /* bq NULL at full precision */
+  float *w1, *b1, *w2, *b2, *wr;   /* w1, w2 transposed: [in][out] */
+  float br;
+};
+
+static float *dup_floats(const float *src, int64_t n) { return g_memdup2(src, sizeof(float) * (size_t)n); }
+
+FrApqPredictorPlan *fr_apq_predictor_plan_new(const FrApqPredictor *p) {
+  const int A = p->arch_dim, Q = p->quant_dim, H = p->hidden;
+  FrApqPredictorPlan *plan = g_new0(FrApqPredictorPlan, 1);
+  plan->arch_dim = A;
+  plan->quant_dim = Q;
+  plan->hidden = H;
+  plan->w0t = g_new(float, (size_t)(A + Q) * H);
+  for (int j = 0; j < H; j++) {
+    for (int i = 0; i < A; i++) plan->w0t[(int64_t)i * H + j] = p->t[W0]->data[(int64_t)j * A + i];
+    for (int i = 0; i < Q; i++) plan->w0t[(int64_t)(A + i) * H + j] = p->t[WQ]->data[(int64_t)j * Q + i];
+  }
+  plan->b0 = dup_floats(p->t[B0]->data, H);
+  plan->bq = Q ? dup_floats(p->t[BQ]->data, H) : NULL;
+  /* W1, W2 transposed to [in][out]: a plain NN product, a little faster for the small batches */
+  plan->w1 = g_new(float, (size_t)H * H);
+  plan->w2 = g_new(float, (size_t)H * H);
+  for (int i = 0; i < H; i++)
+    for (int j = 0; j < H; j++) {
+      plan->w1[(int64_t)i * H + j] = p->t[W1]->data[(int64_t)j * H + i];
+      plan->w2[(int64_t)i * H + j] = p->t[W2]->data[(int64_t)j * H + i];
+    }
+  plan->b1 = dup_floats(p->t[B1]->data, H);
+  plan->b2 = dup_floats(p->t[B2]->data, H);
+  plan->wr = dup_floats(p->t[WR]->data, H);
+  plan->br = p->t[BR]->data[0];
+  return plan;
+}
+
+void fr_apq_predictor_plan_free(FrApqPredictorPlan *plan) {
+  if (!plan) return;
+  g_free(plan->w0t);
+  g_free(plan->b0);
+  g_free(plan->bq);
+  g_free(plan->w1);
+  g_free(plan->b1);
+  g_free(plan->w2);
+  g_free(plan->b2);
+  g_free(plan->wr);
+  g_free(plan);
+}
+
+int fr_apq_predictor_plan_input_dim(const FrApqPredictorPlan *plan) { return plan->arch_dim + plan->quant_dim; }
+int fr_apq_predictor_plan_arch_dim(const FrApqPredictorPlan *plan) { return plan->arch_dim; }
+int fr_apq_predictor_plan_quant_dim(const FrApqPredictorPlan *plan) { return plan->quant_dim; }
+
+/* Per-thread scratch that lives as long as the thread: a search calls this every generation, and
+ * a fresh 100+ KiB buffer each time would be a fresh mmap (and page faults) each time. */
+typedef struct {
+  size_t n;
+  float data[];
+} Scratch;
+static GPrivate plan_scratch = G_PRIVATE_INIT(g_free);
+
+static float *scratch_floats(size_t n) {
+  Scratch *s = g_private_get(&plan_scratch);
+  if (!s || s->n < n) {
+    s = g_malloc(sizeof(Scratch) + sizeof(float) * n);
+    s->n = n;
+    g_private_replace(&plan_scratch, s);
+  }
+  return s->data;
+}
+
+/* Built for AVX-512, AVX2 and baseline x86-64; the loader picks one (as in fr-ops-conv.c). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define PLAN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define PLAN_CLONES
+#endif
+
+/* 16 floats: one AVX-512 register, two AVX2 ones, four SSE ones (GCC vector extensions, so every
+ * clone is vectorised the same way; unaligned loads through the aligned(4) variant). */
+typedef float Vf __attribute__((vector_size(64)));
+typedef float VfU __attribute__((vector_size(64), aligned(4)));
+typedef int32_t Vi __attribute__((vector_size(64)));
+#define VL 16
+#define FIRST_VECS 4   /* 64 hidden units at a time; two accumulator sets of 4 vectors */
+
+#define vload(p) (*(const VfU *)(p))
+#define vstore(p, v) (*(VfU *)(p) = (v))
+
+/* acc[0, nv) += the (j0, 16 nv) slices of the n columns listed: two columns at a time into two
+ * accumulator sets, so consecutive adds do not wait on each other's latency */
+static inline __attribute__((always_inline)) void sum_columns(const float *w0t, int H, const int32_t *cols, int n,
+                                                              int j0, const int nv, Vf *acc) {
+  Vf acc2[FIRST_VECS];
+  for (int v = 0; v < nv; v++) acc2[v] = (Vf){ 0 };
+  int i = 0;
+  for (; i + 1 < n; i += 2) {
+    const float *x = w0t + (int64_t)cols[i] * H + j0, *y = w0t + (int64_t)cols[i + 1] * H + j0;
+    for (int v = 0; v < nv; v++) {
+      acc[v] += vload(x + VL * v);
+      acc2[v] += vload(y + VL * v);
+    }
+  }
+  if (i < n) {
+    const float *x = w0t + (int64_t)cols[i] * H + j0;
+    for (int v = 0; v < nv; v++) acc[v] += vload(x + VL * v);
+  }
+  for (int v = 0; v < nv; v++) acc[v] += acc2[v];
+}
+
+/* h[0, 16 nv) = relu(b0 + the row's arch columns) + (bq + its bits columns), hidden units j0 .. */
+static inline __attribute__((always_inline)) void first_vecs(const FrApqPredictorPlan *p, const int32_t *arch,
+                                                             int n_arch, const int32_t *bits, int n_bits, int j0,
+                                                             const int nv, float *h) {
+  Vf acc[FIRST_VECS];
+  for (int v = 0; v < nv; v++) acc[v] = vload(p->b0 + j0 + VL * v);
+  sum_columns(p->w0t, p->hidden, arch, n_arch, j0, nv, acc);
+  for (int v = 0; v < nv; v++) acc[v] = (Vf)((Vi)acc[v] & (acc[v] > (Vf){ 0 }));   /* ReLU (NaN -> 0, as relu_inplace) */
+  if (p->quant_dim) {   /* the bits branch: after the ReLU, none of its own */
+    for (int v = 0; v < nv; v++) acc[v] += vload(p->bq + j0 + VL * v);
+    sum_columns(p->w0t, p->hidden, bits, n_bits, j0, nv, acc);
+  }
+  for (int v = 0; v < nv; v++) vstore(h + VL * v, acc[v]);
+}
+
+/* the same for the last H % 16 units, one at a time */
+static void first_tail(const FrApqPredictorPlan *p, const int32_t *arch, int n_arch, const int32_t *bits, int n_bits,
+                       int j0, float *h) {
+  const int H = p->hidden;
+  for (int j = j0; j < H; j++) {
+    float x = p->b0[j];
+    for (int i = 0; i < n_arch; i++) x += p->w0t[(int64_t)arch[i] * H + j];
+    x = x > 0.0f ? x : 0.0f;
+    if (p->quant_dim) {
+      x += p->bq[j];
+      for (int i = 0; i < n_bits; i++) x += p->w0t[(int64_t)bits[i] * H + j];
+    }
+    h[j - j0] = x;
+  }
+}
+
+/* The first layer of m rows into a[m][H]; sorted[] holds each row's indices with the arch ones
+ * first (n_arch[r] of them) and starts at sorted + row_ptr[r] - row_ptr[0]. Hidden units
+ * outermost: one block's slice of every column (772 x 256 B for APQ's ImageNet predictor) stays
+ * in L2 while all rows use it, instead of every row streaming whole columns (1.2 MB). */
+PLAN_CLONES static void first_layer(const FrApqPredictorPlan *p, const int32_t *row_ptr, const int32_t *sorted,
+                                    const int *n_arch, int m, float *a) {
+  const int H = p->hidden;
+  for (int j0 = 0; j0 < H;) {
+    int step = j0 + VL * FIRST_VECS <= H ? VL * FIRST_VECS : j0 + VL <= H ? VL : H - j0;
+    for (int r = 0; r < m; r++) {
+      const int32_t *cols = sorted + (row_ptr[r] - row_ptr[0]);
+      int n = row_ptr[r + 1] - row_ptr[r], na = n_arch[r];
+      float *h = a + (int64_t)r * H + j0;
+      if (step == VL * FIRST_VECS) first_vecs(p, cols, na, cols + na, n - na, j0, FIRST_VECS, h);
+      else if (step == VL) first_vecs(p, cols, na, cols + na, n - na, j0, 1, h);
+      else first_tail(p, cols, na, cols + na, n - na, j0, h);
+    }
+    j0 += step;
+  }
+}
+
+/* dst[rows, H] = bias (broadcast) + src[rows, H] · wt (wt = Wᵀ, [in][out]), then ReLU */
+static void dense_relu(const float *w, const float *bias, const float *src, int rows, int H, float *dst) {
+  for (int r = 0; r < rows; r++) memcpy(dst + (int64_t)r * H, bias, sizeof(float) * (size_t)H);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, H, H, 1.0f, src, H, w, H, 1.0f, dst, H);
+  relu_inplace(dst, (int64_t)rows * H);
+}
+
+typedef struct {
+  const FrApqPredictorPlan *plan;
+  const int32_t *row_ptr, *idx;
+  float *y;
+  int n, chunk;
+} PlanCtx;
+
+static void plan_rows(const PlanCtx *c, int64_t r0, int64_t r1);
+
+/* tasks [t0, t1) of `chunk` rows each */
+static void plan_chunks(void *data, int64_t t0, int64_t t1) {
+  const PlanCtx *c = data;
+  for (int64_t t = t0; t < t1; t++) plan_rows(c, t * c->chunk, MIN((int64_t)c->n, (t + 1) * c->chunk));
+}
+
+static void plan_rows(const PlanCtx *c, int64_t r0, int64_t r1) {
+  const FrApqPredictorPlan *p = c->plan;
+  const int H = p->hidden, m = (int)(r1 - r0);
+  const int32_t *rp = c->row_ptr + r0;
+  const int nnz = rp[m] - rp[0];
+  float *a = scratch_floats((size_t)2 * m * H + (size_t)nnz + (size_t)m), *b = a + (size_t)m * H;
+  /* each row's indices, arch ones first (int32 in the float scratch: same size, no aliasing use) */
+  int32_t *sorted = (int32_t *)(b + (size_t)m * H);
+  int *n_arch = (int *)(sorted + nnz);
+  for (int r = 0, o = 0; r < m; r++) {
+    int na = 0;
+    for (int32_t i = rp[r]; i < rp[r + 1]; i++)
+      if (c->idx[i] < p->arch_dim) sorted[o + na++] = c->idx[i];
+    int nb = na;
+    for (int32_t i = rp[r]; i < rp[r + 1]; i++)
+      if (c->idx[i] >= p->arch_dim) sorted[o + nb++] = c->idx[i];
+    n_arch[r] = na;
+    o += nb;
+  }
+  first_layer(p, rp, sorted, n_arch, m, a);
+  dense_relu(p->w1, p->b1, a, m, H, b);
+  dense_relu(p->w2, p->b2, b, m, H, a);
+  for (int r = 0; r < m; r++) {
+    const float *h = a + (int64_t)r * H;
+    float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+    for (int j = 0; j < H; j++) acc += p->wr[j] * h[j];
+    c->y[r0 + r] = acc + p->br;
+  }
+}
+
+void fr_apq_predictor_plan_predict_onehot(const FrApqPredictorPlan *plan, const int32_t *row_ptr, const int32_t *idx,
+                                          int n, float *y) {
+  if (n <= 0) return;
+  /* The rows are cut into chunks whose size depends on n alone (a quarter of the rows, 8 to 128),
+   * never on the thread count: a row's GEMM rounding then does not either, so a search gives the
+   * same run with 1 thread or 16. A search's generation (~100 rows) is 4 tasks. */
+  PlanCtx c = { plan, row_ptr, idx, y, n, CLAMP((n + 3) / 4, 8, 128) };
+  fr_parallel_for((n + c.chunk - 1) / c.chunk, 1, plan_chunks, &c);
 }
 
 /* ------------------------------------------------------------------ training */

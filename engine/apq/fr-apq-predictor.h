@@ -17,6 +17,7 @@
  * fine-tuning it predicts exactly what the fp32 predictor does), then all of it is fine-tuned on
  * the few quantized pairs. */
 #pragma once
+#include <stdint.h>
 #include <glib.h>
 #include "fr-job.h"
 
@@ -48,6 +49,23 @@ gboolean fr_apq_predictor_transfer_from(FrApqPredictor *dst, const FrApqPredicto
  * allowed: rows are exactly the predictor's input width). Writes n predictions. Thread-safe for
  * concurrent calls on the same predictor (no shared scratch). */
 void fr_apq_predictor_predict(const FrApqPredictor *p, const float *x, int n, float *y);
+
+/* Fast inference on one-hot inputs, for searches that score tens of thousands of candidates.
+ * A plan is a snapshot of the predictor's weights (later training of p does not change it) with the
+ * first layer transposed, so a one-hot row's first layer is a sum of contiguous weight columns;
+ * the two hidden layers then run as GEMMs over the batch, split across the worker pool.
+ * Rows are lists of active input indices, CSR style: row r's ones are at idx[row_ptr[r] ..
+ * row_ptr[r + 1]), each in [0, arch_dim + quant_dim) with the same layout as predict's x (every
+ * other input is 0; an index listed twice counts twice). Equals fr_apq_predictor_predict on the
+ * dense rows up to float rounding (~1e-6). Thread-safe (no shared scratch). */
+typedef struct _FrApqPredictorPlan FrApqPredictorPlan;
+FrApqPredictorPlan *fr_apq_predictor_plan_new(const FrApqPredictor *p);
+void fr_apq_predictor_plan_free(FrApqPredictorPlan *plan);
+int fr_apq_predictor_plan_input_dim(const FrApqPredictorPlan *plan);
+int fr_apq_predictor_plan_arch_dim(const FrApqPredictorPlan *plan);
+int fr_apq_predictor_plan_quant_dim(const FrApqPredictorPlan *plan);
+void fr_apq_predictor_plan_predict_onehot(const FrApqPredictorPlan *plan, const int32_t *row_ptr, const int32_t *idx,
+                                          int n, float *y);
 
 typedef struct {
   int epochs;           /* default 200 */

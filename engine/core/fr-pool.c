@@ -59,6 +59,7 @@ static gpointer worker_main(gpointer data) {
 
 static void resize_workers(int threads) {
   int want = threads - 1;
+  openblas_set_num_threads(1);   /* fr_gemm splits products across the pool itself */
   if (want == pool.n_workers) return;
   /* stop all, start anew: rare (settings change) */
   g_mutex_lock(&pool.lock);
@@ -71,7 +72,6 @@ static void resize_workers(int threads) {
   pool.n_workers = want;
   pool.workers = g_new0(GThread *, want > 0 ? want : 1);
   for (int i = 0; i < want; i++) pool.workers[i] = g_thread_new("fr-pool", worker_main, NULL);
-  openblas_set_num_threads(1);   /* fr_gemm splits products across the pool itself */
 }
 
 static gpointer pool_init(gpointer data) {
