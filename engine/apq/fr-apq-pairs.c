@@ -322,6 +322,14 @@ gboolean fr_apq_pairs_job(FrJob *job, gpointer data, GError **error) {
   if (!w.net) return FALSE;
   w.space = fr_apq_supernet_space(w.net);
   w.data = fr_fmnist_load(cfg->data_dir, TRUE, error);
+  if (w.data && (w.data->n <= FR_APQ_TRAIN_IMAGES || cfg->calib_images > FR_APQ_TRAIN_IMAGES)) {
+    g_set_error(error, FR_JOB_ERROR, FR_JOB_ERROR_INVALID_ARGUMENT,
+                "pairs need the full Fashion-MNIST training set (%d images: %d to train and calibrate on, the rest "
+                "held out), and at most %d calibration images; this one has %d",
+                FR_APQ_TRAIN_IMAGES + 10000, FR_APQ_TRAIN_IMAGES, FR_APQ_TRAIN_IMAGES, w.data->n);
+    fr_fmnist_free(w.data);
+    w.data = NULL;
+  }
   if (!w.data) {
     fr_apq_supernet_free(w.net);
     return FALSE;

@@ -35,7 +35,11 @@ void fr_apq_fit_config_free(gpointer p) {
 
 void fr_apq_predictor_score(const FrApqPredictor *p, const FrApqPairs *pairs, const FrApqSpace *space, int from, int n,
                             double *rmse, double *tau) {
-  float *x = fr_apq_pairs_features(pairs, space, from, n);
+  /* rows as wide as the predictor's input: an fp32 predictor reads the architecture part only */
+  int dim = space->arch_dim + space->quant_dim, in = fr_apq_predictor_arch_dim(p) + fr_apq_predictor_quant_dim(p);
+  float *full = fr_apq_pairs_features(pairs, space, from, n), *x = g_new(float, (size_t)n * in);
+  for (int i = 0; i < n; i++) memcpy(x + (size_t)i * in, full + (size_t)i * dim, sizeof(float) * (size_t)in);
+  g_free(full);
   float *y = g_new(float, n);
   double *pred = g_new(double, n);
   fr_apq_predictor_predict(p, x, n, y);

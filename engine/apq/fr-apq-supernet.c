@@ -27,7 +27,9 @@ struct _FrApqSupernet {
   int bn_floats;      /* total width of every BN layer: the size of a FrApqBnStats */
 };
 
-struct _FrApqBnStats { float *mean, *var; int n; };
+/* Per subnet: batch-norm statistics, and the range of each block's (signed) input for its activation
+ * quantizer, both set by calibration so that evaluation does not depend on the batch. */
+struct _FrApqBnStats { float *mean, *var; int n; float range[FR_APQ_MAX_BLOCKS]; };
 
 static void init_uniform(FrTensor *t, int64_t fan_in, FrRng *rng) {
   float bound = 1.0f / sqrtf((float)fan_in);
@@ -179,6 +181,19 @@ static FrTensor *qweight(FrGraph *g, FrTensor *w, const FrApqSpec *spec, int gro
   return spec->quantized ? fr_fake_quant_weight(g, w, spec->bits[group][b]) : w;
 }
 
+/* Clip of block b's input quantizer. Training on batch statistics: the batch's max |x| (0 tells the
+ * quantizer to use it). Calibrating: the same, and its mean over the calibration batches is kept.
+ * Evaluating: that calibrated range, so a prediction never depends on what else is in the batch. */
+static float input_range(FrGraph *g, FrTensor *x, int b, BnRun *r) {
+  if (!r->stats) return 0.0f;
+  if (!g->training) return r->stats->range[b] > 0 ? r->stats->range[b] : 0.0f;
+  float mx = 0;
+  int64_t m = fr_tensor_numel(x);
+  for (int64_t i = 0; i < m; i++) mx = fabsf(x->data[i]) > mx ? fabsf(x->data[i]) : mx;
+  r->stats->range[b] = (1 - r->momentum) * r->stats->range[b] + r->momentum * mx;
+  return mx;
+}
+
 static FrTensor *block_forward(FrApqSupernet *n, FrGraph *g, FrTensor *x, const FrApqSpec *spec, int b, BnRun *r) {
   const FrApqBlock *bl = &n->space->blocks[b];
   Block *B = &n->blocks[b];
@@ -187,7 +202,7 @@ static FrTensor *block_forward(FrApqSupernet *n, FrGraph *g, FrTensor *x, const 
   FrConv2dParams pw = FR_CONV2D_DEFAULT;
 
   FrTensor *w1 = mid < mid_max ? fr_slice(g, B->expand_w, 0, 0, mid) : B->expand_w;
-  FrTensor *in = q ? fr_fake_quant_act_signed(g, x, spec->bits[FR_APQ_PW_A][b], 0.0f) : x;
+  FrTensor *in = q ? fr_fake_quant_act_signed(g, x, spec->bits[FR_APQ_PW_A][b], input_range(g, x, b, r)) : x;
   FrTensor *h = fr_conv2d(g, in, qweight(g, w1, spec, FR_APQ_PW_W, b), NULL, pw);
   h = bn_apply(g, h, &B->expand_bn, mid, r, FR_ACT_RELU6);
 
@@ -293,7 +308,9 @@ void fr_apq_supernet_calibrate(FrApqSupernet *net, const FrApqSpec *spec, FrApqB
   const FrApqSpace *s = net->space;
   int px = s->in_channels * s->in_hw * s->in_hw;
   FrGraph *g = eval_graph(true);
+  g_return_if_fail(batch > 0);
   for (int i = 0; i < bn->n; i++) bn->mean[i] = 0.0f, bn->var[i] = 1.0f;
+  memset(bn->range, 0, sizeof bn->range);
   for (int start = 0, k = 0; start < n; start += batch, k++) {
     int b = MIN(batch, n - start);
     fr_graph_reset(g);
@@ -306,6 +323,7 @@ void fr_apq_supernet_calibrate(FrApqSupernet *net, const FrApqSpec *spec, FrApqB
 double fr_apq_supernet_accuracy(FrApqSupernet *net, const FrApqSpec *spec, FrApqBnStats *bn,
                                 const guint8 *pixels, const guint8 *labels, int n, int batch) {
   const FrApqSpace *s = net->space;
+  g_return_val_if_fail(batch > 0, 0.0);
   int px = s->in_channels * s->in_hw * s->in_hw, correct = 0;
   FrGraph *g = eval_graph(false);
   for (int start = 0; start < n; start += batch) {

@@ -7,7 +7,9 @@
  * symmetric weights at the block's pw_w / dw_w bits; activations entering the 1x1 convs at pw_a bits,
  * entering the depthwise conv at dw_a bits. Activations after ReLU6 use the unsigned range [0, 6]; a
  * block's input (signed: it comes from a linear projection and a residual sum) uses a symmetric
- * range set by the batch's max |x|. Stem, head and classifier stay in full precision, as in APQ.
+ * range: in training the batch's max |x|; calibrated (the mean over calibration batches of that) and
+ * then fixed for evaluation, like the batch-norm statistics. Stem, head and classifier stay in full
+ * precision, as in APQ.
  *
  * Batch-norm statistics are not part of the shared weights: a subnet's statistics depend on which
  * channels and blocks it uses, so they live in a FrApqBnStats that the caller owns and re-calibrates
@@ -35,8 +37,11 @@ FrApqBnStats *fr_apq_bn_stats_new(const FrApqSupernet *net);
 void fr_apq_bn_stats_free(FrApqBnStats *bn);
 
 /* Logits [N, classes] for images x [N, 1, H, W] (already normalised). In training mode (g->training)
- * batch statistics are used and bn's running statistics updated with bn_momentum; otherwise bn's
- * statistics are used. bn may be NULL only in training mode. */
+ * batch statistics are used and bn's running statistics (and activation ranges) updated with
+ * bn_momentum; otherwise bn's statistics are used. bn may be NULL only in training mode.
+ * Without gradients (g->grad_enabled false) each finished block's output is carried over and the
+ * graph's arena reset, so the caller's tensors in g (x included) are gone when this returns: only
+ * the returned logits are valid. */
 FrTensor *fr_apq_supernet_forward(FrApqSupernet *net, FrGraph *g, FrTensor *x, const FrApqSpec *spec,
                                   FrApqBnStats *bn, float bn_momentum);
 

@@ -144,9 +144,12 @@ void fr_apq_finetune(FrApqSupernet *net, const FrApqSpec *spec, const FrFmnist *
 /* ---- checkpoints ----------------------------------------------------------------------------- */
 
 /* Weights, AdamW moments and the step, atomically in one safetensors file. */
+#define LOSS_WINDOW 20
+
 static gboolean checkpoint_save(const char *path, FrApqSupernet *net, FrOptim *opt, int64_t step, const char *run_id,
-                                GError **error) {
+                                const double *loss_window, GError **error) {
   FrSafetensorsWriter *w = fr_safetensors_writer_new();
+  fr_safetensors_writer_add(w, "train.loss_window", FR_DTYPE_F64, 1, FR_SHAPE(LOSS_WINDOW), loss_window);
   FrParamSet *ps = fr_apq_supernet_params(net);
   for (int i = 0; i < fr_param_set_len(ps); i++) {
     FrTensor *p = fr_param_set_nth(ps, i);
@@ -176,7 +179,7 @@ static gboolean checkpoint_save(const char *path, FrApqSupernet *net, FrOptim *o
 
 /* Restores into net and opt (both untouched on error); *step receives the saved step. */
 static gboolean checkpoint_load(const char *path, FrApqSupernet *net, FrOptim *opt, const char *run_id, int64_t *step,
-                                GError **error) {
+                                double *loss_window, GError **error) {
   FrSafetensors *st = fr_safetensors_load(path, error);
   if (!st) return FALSE;
   const char *fmt = fr_safetensors_get_metadata(st, "format"), *run = fr_safetensors_get_metadata(st, "run");
@@ -211,7 +214,13 @@ static gboolean checkpoint_load(const char *path, FrApqSupernet *net, FrOptim *o
       ok = fr_safetensors_read_f32(st, name, trainable[i]->ndim, trainable[i]->shape, b, error);
       g_free(name);
     }
+  const FrSafeTensor *lw = ok ? fr_safetensors_get(st, "train.loss_window") : NULL;
+  if (ok && (!lw || lw->dtype != FR_DTYPE_F64 || lw->ndim != 1 || lw->shape[0] != LOSS_WINDOW)) {
+    g_set_error(error, FR_APQ_ERROR, FR_APQ_ERROR_CHECKPOINT, "%s: no train.loss_window of %d doubles", path, LOSS_WINDOW);
+    ok = FALSE;
+  }
   if (ok) {
+    memcpy(loss_window, lw->data, sizeof(double) * LOSS_WINDOW);
     guint k = 0;
     for (int i = 0; i < fr_param_set_len(ps); i++) {
       FrTensor *p = fr_param_set_nth(ps, i);
@@ -265,8 +274,6 @@ gboolean fr_apq_train_job(FrJob *job, gpointer data, GError **error) {
   gboolean qat = cfg->spec != NULL;
   FrApqSpec qat_spec;
   if (qat && !fr_apq_spec_from_string(sp, cfg->spec, &qat_spec, error)) return FALSE;
-  if (cfg->threads > 0) fr_pool_set_threads(cfg->threads);
-
   FrApqSupernet *net = qat ? fr_apq_supernet_load(cfg->init, error) : fr_apq_supernet_new(sp, cfg->seed);
   if (!net) return FALSE;
   fr_job_progress(job, 0, "loading Fashion-MNIST");
@@ -275,6 +282,8 @@ gboolean fr_apq_train_job(FrJob *job, gpointer data, GError **error) {
     fr_apq_supernet_free(net);
     return FALSE;
   }
+  int old_threads = fr_pool_get_threads();   /* restored at the end: the setting is process-wide */
+  if (cfg->threads > 0) fr_pool_set_threads(cfg->threads);
   int n_train = cfg->train_limit > 0 ? MIN(cfg->train_limit, FR_APQ_TRAIN_IMAGES) : FR_APQ_TRAIN_IMAGES;
   n_train = MIN(n_train, d->n);
   int B = MIN(cfg->batch_size, n_train), steps_per_epoch = n_train / B;
@@ -289,15 +298,16 @@ gboolean fr_apq_train_job(FrJob *job, gpointer data, GError **error) {
   Stepper s;
   stepper_init(&s, net, B, cfg->weight_decay, cfg->seed * 7919 + 1);
   int64_t step = 0;
+  double loss_window[LOSS_WINDOW] = { 0 };
   gboolean ok = TRUE;
   if (cfg->resume && g_file_test(ckpt, G_FILE_TEST_EXISTS)) {
-    ok = checkpoint_load(ckpt, net, s.opt, run_id, &step, error);
+    ok = checkpoint_load(ckpt, net, s.opt, run_id, &step, loss_window, error);
     if (ok) fr_job_log(job, "resumed from %s at step %" G_GINT64_FORMAT, ckpt, step);
   }
   int *order = g_new(int, n_train);
-  double loss_window[20] = { 0 };
   gint64 t0 = g_get_monotonic_time();
   double acc_large = 0, acc_small = 0;
+  gboolean evaluated = FALSE;
   FrApqSpec probe[2];
   if (qat) probe[0] = probe[1] = qat_spec;
   else fr_apq_spec_largest(sp, 0, &probe[0]), fr_apq_spec_smallest(sp, 0, &probe[1]);
@@ -318,10 +328,10 @@ gboolean fr_apq_train_job(FrJob *job, gpointer data, GError **error) {
       int n_specs = qat ? (specs[0] = qat_spec, 1) : sandwich_specs(sp, cfg->seed, step, specs);
       float lr = fr_schedule_lr(FR_SCHED_COSINE, (float)cfg->lr, step, total, 0, 0.0f);
       double loss = stepper_step(&s, d, order + (size_t)k * B, specs, n_specs, lr);
-      loss_window[step % 20] = loss;
+      loss_window[step % LOSS_WINDOW] = loss;
       step++;
       if (step % 10 == 0 || step == total) {
-        int w = (int)MIN(step, 20);
+        int w = (int)MIN(step, LOSS_WINDOW);
         double lw = 0;
         for (int j = 0; j < w; j++) lw += loss_window[j];
         lw /= w;
@@ -331,18 +341,23 @@ gboolean fr_apq_train_job(FrJob *job, gpointer data, GError **error) {
                         ", loss %.4f, %.1f s", epoch + 1, cfg->epochs, step, total, lw, secs);
       }
       if (step % cfg->checkpoint_every == 0 || step == total)
-        ok = checkpoint_save(ckpt, net, s.opt, step, run_id, error);
+        ok = checkpoint_save(ckpt, net, s.opt, step, run_id, loss_window, error);
       if (!ok) break;
     }
     if (!ok) break;
     if (step % steps_per_epoch == 0 || step == total) {
       acc_large = heldout_accuracy(net, &probe[0], d, n_train, EPOCH_EVAL_IMAGES);
       acc_small = qat ? acc_large : heldout_accuracy(net, &probe[1], d, n_train, EPOCH_EVAL_IMAGES);
+      evaluated = TRUE;
       fr_job_emit(job, "apq.train.epoch", g_variant_new("(udd)", (guint32)(step / steps_per_epoch), acc_large, acc_small), NULL);
       int ep = (int)((step + steps_per_epoch - 1) / steps_per_epoch);
       if (qat) fr_job_log(job, "epoch %d: held-out accuracy (2,000 images) %.4f", ep, acc_large);
       else fr_job_log(job, "epoch %d: held-out accuracy (2,000 images) largest %.4f, smallest %.4f", ep, acc_large, acc_small);
     }
+  }
+  if (ok && !evaluated) {   /* resumed at the last step: nothing ran, measure what is there */
+    acc_large = heldout_accuracy(net, &probe[0], d, n_train, EPOCH_EVAL_IMAGES);
+    acc_small = qat ? acc_large : heldout_accuracy(net, &probe[1], d, n_train, EPOCH_EVAL_IMAGES);
   }
   if (ok) {
     const char *meta[] = { "command", qat ? "frontier-cli apq qat" : "frontier-cli apq supernet", "run", run_id, NULL };
@@ -374,5 +389,6 @@ gboolean fr_apq_train_job(FrJob *job, gpointer data, GError **error) {
   stepper_clear(&s);
   fr_fmnist_free(d);
   fr_apq_supernet_free(net);
+  fr_pool_set_threads(old_threads);
   return ok;
 }
