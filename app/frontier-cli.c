@@ -142,6 +142,8 @@ static const Command commands[] = {
   { "apq", "predictor", "Fit the fp32 or quantization-aware accuracy predictor on pairs", cmd_apq_predictor },
   { "apq", "transfer-study", "Quantized-predictor quality vs pairs used, scratch vs transfer", cmd_apq_transfer_study },
   { "apq", "qat", "Quantization-aware training of one subnet; reports its test accuracy", cmd_apq_qat },
+  { "apq", "search", "APQ's joint search under latency/energy/BitOps budgets (--pareto: the whole front)", cmd_apq_search },
+  { "apq", "profile", "Measure this CPU's latency of every fmnist-mini layer (the this-cpu cost model)", cmd_apq_profile },
   { "sparch", "generate", "Write a synthetic sparse matrix (R-MAT, stencils, banded, uniform)", cmd_sparch_generate },
 };
 

@@ -24,3 +24,5 @@ int cmd_apq_qat(int argc, char **argv);
 int cmd_apq_pairs(int argc, char **argv);
 int cmd_apq_predictor(int argc, char **argv);
 int cmd_apq_transfer_study(int argc, char **argv);
+int cmd_apq_search(int argc, char **argv);
+int cmd_apq_profile(int argc, char **argv);

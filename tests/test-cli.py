@@ -107,5 +107,85 @@ with tempfile.TemporaryDirectory() as d:
     rc, out, err = run("apq", "qat", "--supernet", sn, "ks=1;mid=2;d=3", "-o", pred + ".q")
     check("apq qat: a malformed spec is a clear error", rc != 0 and "spec" in err, err)
 
+# APQ search workbench: the search's --json keys, reports read back, an impossible budget, the CPU
+# profile on a tiny setting. The predictor is a random one written here (the shipped one may not exist
+# yet); the profile writes under a temporary XDG_DATA_HOME, never the user's real data folder.
+def write_apq_predictor(path, arch, quant, hidden=8):
+    import random
+    import struct
+    rnd = random.Random(1)
+    tensors = {}
+
+    def lin(name, out, inp):
+        b = 1 / inp ** 0.5
+        tensors[name + ".weight"] = ([out, inp], [rnd.uniform(-b, b) for _ in range(out * inp)])
+        tensors[name + ".bias"] = ([out], [rnd.uniform(-b, b) for _ in range(out)])
+    lin("layers.0.0", hidden, arch)
+    lin("layers.1.0", hidden, hidden)
+    lin("layers.2.0", hidden, hidden)
+    lin("quantize_fc", hidden, quant)
+    lin("regressor", 1, hidden)
+    header, blobs, off = {"__metadata__": {"format": "frontier-apq-predictor", "space": "fmnist-mini"}}, [], 0
+    for name in sorted(tensors):
+        shape, vals = tensors[name]
+        blob = struct.pack("<%df" % len(vals), *vals)
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [off, off + len(blob)]}
+        blobs.append(blob)
+        off += len(blob)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+with tempfile.TemporaryDirectory() as d:
+    pred = os.path.join(d, "mini.safetensors")
+    write_apq_predictor(pred, 142, 192)   # fmnist-mini: 16 blocks, 142 arch + 192 bits inputs
+    rc, out, err = run("apq", "search", "--space", "fmnist-mini", "--cost-model", "counts", "--generations", "5",
+                       "--predictor", pred, "--json")
+    j = json.loads(out) if rc == 0 else {}
+    check("apq search --json", rc == 0 and {"best", "front_size", "evaluations", "seconds", "note"} <= set(j)
+          and {"spec", "accuracy", "costs"} <= set(j.get("best", {})) and j["evaluations"] == 600
+          and j["front_size"] >= 1 and "generation 5/5" in err, err)
+    rj, rc_ = os.path.join(d, "front.json"), os.path.join(d, "front.csv")
+    rc, out, err = run("apq", "search", "--space", "fmnist-mini", "--cost-model", "counts", "--generations", "5",
+                       "--pareto", "--predictor", pred, "--bitops-m", "200", "--report", rj, "--report", rc_,
+                       "--json", "-q")
+    j = json.loads(out) if rc == 0 else {}
+    rep = json.load(open(rj)) if rc == 0 and os.path.exists(rj) else {}
+    rows = open(rc_).read().strip().split("\n") if rc == 0 and os.path.exists(rc_) else []
+    check("apq search --report writes JSON and CSV that read back",
+          rc == 0 and len(rep.get("front", [])) == j.get("front_size") and len(rows) == j.get("front_size", 0) + 1
+          and rep["settings"]["budgets"]["bitops"] == 200e6 and rows[0].startswith("search,rank,accuracy"), err)
+    rc, out, err = run("apq", "search", "--space", "fmnist-mini", "--cost-model", "counts", "--macs-m", "0.001",
+                       "--predictor", pred)
+    check("apq search: an impossible budget names the minimum", rc == 1 and "minimum is" in err, err)
+    rc, out, err = run("apq", "search", "--space", "fmnist-mini", "--cost-model", "bitfusion-lut")
+    check("apq search: a cost model the space does not offer is a usage error", rc == 2 and "ImageNet" in err, err)
+    rc, out, err = run("apq", "search", "--space", "cifar")
+    check("apq search: unknown space", rc == 2, err)
+    rc, out, err = run("apq", "search", "--space", "fmnist-mini", "--cost-model", "counts", "--latency-ms", "1")
+    check("apq search: a budget the cost model has no objective for", rc == 2 and "latency_ms" in err, err)
+    rc, out, err = run("apq", "search", "--space", "imagenet-bitfusion", "--generations", "3", "--json", "-q")
+    j = json.loads(out) if rc == 0 else {}
+    check("apq search imagenet-bitfusion without a predictor: cost-only, APQ's spec JSON",
+          rc == 0 and j.get("mode") == "cost-only" and j["best"]["accuracy"] is None
+          and isinstance(j["best"].get("spec_apq"), list), err)
+    env = dict(os.environ, XDG_DATA_HOME=d)
+    lut = os.path.join(d, "cpu.csv")
+    p = subprocess.run([cli, "apq", "profile", "--repeats", "1", "--warmup", "0", "--blocks", "2", "-o", lut, "--json"],
+                       capture_output=True, text=True, timeout=300, env=env)
+    j = json.loads(p.stdout) if p.returncode == 0 else {}
+    text = open(lut).read() if os.path.exists(lut) else ""
+    check("apq profile on a tiny setting writes a LUT with the machine in its header",
+          p.returncode == 0 and j.get("rows", 0) > 2 and "# cpu: " in text and "# threads: " in text
+          and "# date: " in text and "layer,block,kernel,mid,precision,latency_ms" in text, p.stderr)
+    p = subprocess.run([cli, "apq", "search", "--cost-model", "this-cpu", "--predictor", pred],
+                       capture_output=True, text=True, timeout=300, env=env)
+    check("apq search this-cpu before a profile says how to make one",
+          p.returncode == 1 and "apq profile" in p.stderr, p.stderr)
+    rc, out, err = run("apq", "profile", "--repeats", "0")
+    check("apq profile: bad repeats is a usage error", rc == 2, err)
+
 print(f"1..{len(results)}")
 sys.exit(0 if all(results) else 1)

@@ -666,22 +666,29 @@ static gboolean price_fixed(const FrApqBitfusionModel *model, const FrApqConvSha
   return TRUE;
 }
 
+int fr_apq_fixed_layers(const FrApqSpace *s, FrApqConvShape shapes[5], int *n_head) {
+  int n = 0;
+  shapes[n++] = conv_shape(s->in_channels, s->stem_channels, s->in_hw, s->stem_kernel, s->stem_stride, 1);
+  int stem_hw = fr_apq_conv_out_hw(&shapes[0]);
+  if (s->stem_block_channels > 0) {
+    shapes[n++] = conv_shape(s->stem_channels, s->stem_channels, stem_hw, 3, 1, s->stem_channels);
+    shapes[n++] = conv_shape(s->stem_channels, s->stem_block_channels, stem_hw, 1, 1, 1);
+  }
+  if (n_head) *n_head = n;
+  const FrApqBlock *last = &s->blocks[s->n_blocks - 1];
+  shapes[n++] = conv_shape(last->cout, s->head_channels, last->out_hw, 1, 1, 1);
+  shapes[n++] = conv_shape(s->head_channels, s->n_classes, 1, 1, 1, 1);
+  return n;
+}
+
 gboolean fr_apq_bitfusion_model_spec_breakdown(const FrApqBitfusionModel *model, const FrApqSpace *s,
                                                const FrApqSpec *spec, FrApqCostBreakdown *out, GError **error) {
   memset(out, 0, sizeof *out);
   if (!check_spec(s, spec, error)) return FALSE;
-  FrApqConvShape head[3], tail[2];
-  int n_head = 0;
-  head[n_head++] = conv_shape(s->in_channels, s->stem_channels, s->in_hw, s->stem_kernel, s->stem_stride, 1);
-  int stem_hw = fr_apq_conv_out_hw(&head[0]);
-  if (s->stem_block_channels > 0) {
-    head[n_head++] = conv_shape(s->stem_channels, s->stem_channels, stem_hw, 3, 1, s->stem_channels);
-    head[n_head++] = conv_shape(s->stem_channels, s->stem_block_channels, stem_hw, 1, 1, 1);
-  }
-  const FrApqBlock *last = &s->blocks[s->n_blocks - 1];
-  tail[0] = conv_shape(last->cout, s->head_channels, last->out_hw, 1, 1, 1);
-  tail[1] = conv_shape(s->head_channels, s->n_classes, 1, 1, 1, 1);
-  if (!price_fixed(model, head, n_head, &out->head, error) || !price_fixed(model, tail, 2, &out->tail, error)) {
+  FrApqConvShape fixed[5];
+  int n_head, n_fixed = fr_apq_fixed_layers(s, fixed, &n_head);
+  if (!price_fixed(model, fixed, n_head, &out->head, error) ||
+      !price_fixed(model, fixed + n_head, n_fixed - n_head, &out->tail, error)) {
     g_prefix_error(error, "fixed layers: ");
     return FALSE;
   }
@@ -707,4 +714,93 @@ char *fr_apq_bitfusion_model_describe(const FrApqBitfusionModel *model) {
                                 model->energy[k][j]);
   }
   return g_string_free(str, FALSE);
+}
+
+/* ---- as cost tables --------------------------------------------------------------------------- */
+
+typedef struct {
+  const FrApqBitfusionLut *lut;       /* one of the two */
+  const FrApqBitfusionModel *model;
+} TablePricer;
+
+/* The space's BitOps count of one block choice, as fr_apq_cost_table_new_counts has it (integers
+ * below 2^53: exact in any order). */
+static double block_bitops(const FrApqSpace *s, int b, int ks, int mid, int pw_w, int pw_a, int dw_w, int dw_a) {
+  const FrApqBlock *bl = &s->blocks[b];
+  double in2 = (double)bl->in_hw * bl->in_hw, out2 = (double)bl->out_hw * bl->out_hw, kk = (double)ks * ks;
+  double expand = bl->cin * (double)mid * in2, dw = (double)mid * kk * out2, project = (double)mid * bl->cout * out2;
+  return expand * pw_w * pw_a + dw * dw_w * dw_a + project * pw_w * pw_a;
+}
+
+static gboolean table_block(const FrApqSpace *s, int b, int ks, int mid, int pw_w, int pw_a, int dw_w, int dw_a,
+                            double *c, void *user, GError **error) {
+  const TablePricer *tp = user;
+  c[2] = block_bitops(s, b, ks, mid, pw_w, pw_a, dw_w, dw_a);
+  if (pw_w == 32) {   /* BitFusion runs 1..8-bit operands only */
+    c[0] = c[1] = INFINITY;
+    return TRUE;
+  }
+  FrApqSpec spec;
+  memset(&spec, 0, sizeof spec);
+  spec.quantized = true;
+  spec.ks[b] = ks;
+  spec.mid[b] = mid;
+  spec.bits[FR_APQ_PW_W][b] = pw_w;
+  spec.bits[FR_APQ_PW_A][b] = pw_a;
+  spec.bits[FR_APQ_DW_W][b] = dw_w;
+  spec.bits[FR_APQ_DW_A][b] = dw_a;
+  FrApqConvShape shape[3];
+  int w[3], a[3];
+  fr_apq_block_layers(s, &spec, b, shape, w, a);
+  c[0] = c[1] = 0;
+  for (int l = 0; l < 3; l++) {
+    FrApqHwCost hc;
+    if (tp->lut && s->no_k7_dw_a4 && l == FR_APQ_LAYER_DEPTHWISE && ks == 7 && dw_a == 4) {
+      c[0] = c[1] = INFINITY;   /* the space's rule: the LUT has no such layer */
+      return TRUE;
+    }
+    gboolean ok = tp->lut ? fr_apq_bitfusion_lut_lookup(tp->lut, &shape[l], w[l], a[l], &hc, error)
+                          : fr_apq_bitfusion_model_predict(tp->model, &shape[l], w[l], a[l], &hc, error);
+    if (!ok) {
+      g_prefix_error(error, "%s space, block %d %s layer (kernel %d, %d mid channels): ", s->name, b, role_names[l],
+                     ks, mid);
+      return FALSE;
+    }
+    c[0] += hc.latency_ms;
+    c[1] += hc.energy_mj;
+  }
+  return TRUE;
+}
+
+static FrApqCostTable *bf_table(const TablePricer *tp, const FrApqSpace *s, FrApqHwCost head, FrApqHwCost tail,
+                                GError **error) {
+  FrApqCostTable *counts = fr_apq_cost_table_new_counts(s);
+  const double fixed[3] = { head.latency_ms + tail.latency_ms, head.energy_mj + tail.energy_mj,
+                            fr_apq_cost_table_fixed(counts)[1] };
+  fr_apq_cost_table_unref(counts);
+  const char *names[3] = { "latency_ms", "energy_mj", "bitops" }, *units[3] = { "ms", "mJ", "BitOps" };
+  return fr_apq_cost_table_new(s, 3, names, units, fixed, table_block, (void *)tp, error);
+}
+
+FrApqCostTable *fr_apq_bitfusion_cost_table(const FrApqBitfusionLut *lut, const FrApqSpace *space, GError **error) {
+  g_return_val_if_fail(lut && space, NULL);
+  TablePricer tp = { .lut = lut };
+  FrApqCostTable *t = bf_table(&tp, space, lut->head, lut->tail, error);
+  if (!t) g_prefix_error(error, "the BitFusion LUT does not cover this space (it has APQ's ImageNet layers only): ");
+  return t;
+}
+
+FrApqCostTable *fr_apq_bitfusion_model_cost_table(const FrApqBitfusionModel *model, const FrApqSpace *space,
+                                                  GError **error) {
+  g_return_val_if_fail(model && space, NULL);
+  FrApqConvShape fixed[5];
+  int n_head, n_fixed = fr_apq_fixed_layers(space, fixed, &n_head);
+  FrApqHwCost head, tail;
+  if (!price_fixed(model, fixed, n_head, &head, error) ||
+      !price_fixed(model, fixed + n_head, n_fixed - n_head, &tail, error)) {
+    g_prefix_error(error, "BitFusion model, fixed layers of the %s space: ", space->name);
+    return NULL;
+  }
+  TablePricer tp = { .model = model };
+  return bf_table(&tp, space, head, tail, error);
 }

@@ -21,6 +21,7 @@
  * Only active blocks (position < the stage's depth) are priced. */
 #pragma once
 #include <glib.h>
+#include "fr-apq-costtable.h"
 #include "fr-apq-space.h"
 
 G_BEGIN_DECLS
@@ -127,5 +128,27 @@ gboolean fr_apq_bitfusion_model_spec_cost(const FrApqBitfusionModel *model, cons
                                           const FrApqSpec *spec, FrApqHwCost *out, GError **error);
 /* The fitted coefficients, one line per (layer class, feature), for docs and debugging. */
 char *fr_apq_bitfusion_model_describe(const FrApqBitfusionModel *model);
+
+/* ---- as cost tables (fr-apq-costtable.h) -------------------------------------------------------
+ * Objectives, in this order: latency_ms, energy_mj, bitops. A block's entry sums its three layers
+ * (expand, depthwise, project) in APQ's order; fixed = head + tail. BitFusion has no full-precision
+ * figures, so the full-precision entries are INFINITY (fp specs are unavailable), as are the LUT's
+ * missing layers (kernel 7 with 4-bit depthwise activations). bitops are the space's counts
+ * (fr_apq_cost_table_new_counts: fixed parts at 32 x 32), so they equal fr_apq_spec_bitops.
+ *
+ * LUT: only imagenet-bitfusion's layers are in it; any other space, or a LUT that lacks a layer
+ * the space needs at some bits (other than the k7/dw_a4 rule's), is a GError. The table's
+ * latency and energy equal fr_apq_bitfusion_spec_cost's up to the order of the additions
+ * (relative ~1e-15).
+ * Model: any space whose layers it prices (fmnist-mini and imagenet-bitfusion); fixed parts at
+ * 8/8 bits as fr_apq_bitfusion_model_spec_breakdown. */
+FrApqCostTable *fr_apq_bitfusion_cost_table(const FrApqBitfusionLut *lut, const FrApqSpace *space, GError **error);
+FrApqCostTable *fr_apq_bitfusion_model_cost_table(const FrApqBitfusionModel *model, const FrApqSpace *space,
+                                                  GError **error);
+/* The fixed (unsearched) layers the model prices, in order: stem conv, the stem block's depthwise
+ * and projection convs when the space has one (head part), then the head conv and the classifier
+ * as a 1x1 conv at 1x1 (tail part). Returns the number of layers (<= 5); *n_head receives how many
+ * belong to the head. */
+int fr_apq_fixed_layers(const FrApqSpace *s, FrApqConvShape shapes[5], int *n_head);
 
 G_END_DECLS

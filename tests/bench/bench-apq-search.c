@@ -16,12 +16,16 @@
  * reference implementation (mit-han-lab/apq search.py, PyTorch) took 39-95 s for the same 50,200-
  * candidate search in its own reported runs (figures from the issue).
  *
- *   bench-apq-search [--threads 1,2] [--runs 3] [--generations 500] [--nsga2]
+ *   bench-apq-search [--threads 1,2] [--runs 3] [--generations 500] [--nsga2] [--bitfusion-lut]
+ *
+ * --bitfusion-lut prices imagenet-bitfusion with APQ's real BitFusion LUT (the workbench's
+ * "bitfusion-lut" cost table, FR_DATA_DIR/apq/bitfusion) instead of the synthetic model.
  */
 #include "fr-apq-costtable.h"
 #include "fr-apq-predictor.h"
 #include "fr-apq-search.h"
 #include "fr-apq-space.h"
+#include "fr-apq-workbench.h"
 #include "fr-pool.h"
 #include "fr-rng.h"
 
@@ -205,8 +209,9 @@ static void bench(const char *label, FrApqCostTable *t, const FrApqPredictor *p,
 int main(int argc, char **argv) {
   char *threads_arg = NULL;
   int runs = 3, generations = 500;
-  gboolean nsga2 = FALSE;
+  gboolean nsga2 = FALSE, real_lut = FALSE;
   GOptionEntry entries[] = {
+    { "bitfusion-lut", 0, 0, G_OPTION_ARG_NONE, &real_lut, "imagenet-bitfusion: price with APQ's real BitFusion LUT", NULL },
     { "threads", 't', 0, G_OPTION_ARG_STRING, &threads_arg, "Thread counts, comma-separated (default 2)", "LIST" },
     { "runs", 'r', 0, G_OPTION_ARG_INT, &runs, "Runs per setting (the best is reported)", "N" },
     { "generations", 'g', 0, G_OPTION_ARG_INT, &generations, "Generations (default 500, as the reference)", "N" },
@@ -230,10 +235,24 @@ int main(int argc, char **argv) {
   if (!inet || inet->arch_dim != 520 || inet->quant_dim != 252) inet = standin = imagenet_standin();
   const char *names[] = { "latency_ms", "energy_mj" }, *units[] = { "ms", "mJ" };
   const double fixed[] = { 0.377512, 0.657992 };   /* BitFusion's head + tail, for scale only */
-  FrApqCostTable *inet_table = fr_apq_cost_table_new(inet, 2, names, units, fixed, synthetic_block, NULL, &error);
+  FrApqCostTable *inet_table = NULL;
+  if (real_lut && standin) {
+    fprintf(stderr, "bench-apq-search: --bitfusion-lut needs the imagenet-bitfusion space\n");
+    return 2;
+  }
+  if (real_lut) {
+    inet_table = fr_apq_workbench_cost_table(inet, "bitfusion-lut", &error);
+    if (!inet_table) {
+      fprintf(stderr, "bench-apq-search: %s\n", error->message);
+      return 1;
+    }
+  } else {
+    inet_table = fr_apq_cost_table_new(inet, 2, names, units, fixed, synthetic_block, NULL, &error);
+  }
   g_assert_no_error(error);
   FrApqPredictor *inet_pred = fr_apq_predictor_new(520, 252, 400, 0);
   double inet_budget = median_cost(inet_table, 0, 3);
+  const char *inet_label = real_lut ? "imagenet-bitfusion (BitFusion LUT)" : inet->name;
 
   /* fmnist-mini */
   const FrApqSpace *mini = fr_apq_space_fmnist_mini();
@@ -246,15 +265,15 @@ int main(int argc, char **argv) {
   cfg.generations = generations;
   for (char **t = tlist; *t; t++) {
     int threads = atoi(*t);
-    bench(inet->name, inet_table, inet_pred, 0, inet_budget, &cfg, threads, runs);
+    bench(inet_label, inet_table, inet_pred, 0, inet_budget, &cfg, threads, runs);
     bench(mini->name, mini_table, mini_pred, 1, mini_budget, &cfg, threads, runs);
     FrApqSearchConfig plain = cfg;   /* every candidate through the MLP, as the reference does */
     plain.memoize = FALSE;
-    bench(inet->name, inet_table, inet_pred, 0, inet_budget, &plain, threads, runs);
+    bench(inet_label, inet_table, inet_pred, 0, inet_budget, &plain, threads, runs);
     if (nsga2) {
       FrApqSearchConfig n = cfg;
       n.mode = FR_APQ_SEARCH_NSGA2;
-      bench(inet->name, inet_table, inet_pred, 0, inet_budget, &n, threads, runs);
+      bench(inet_label, inet_table, inet_pred, 0, inet_budget, &n, threads, runs);
     }
   }
   fprintf(stderr, "reference: mit-han-lab/apq search.py took 39-95 s for the same 50,200-candidate search "
