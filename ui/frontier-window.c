@@ -1,5 +1,6 @@
 /* frontier-window.c: see frontier-window.h. */
 #include "frontier-window.h"
+#include "frontier-apq-page.h"
 #include "frontier-sparch-page.h"
 #include "frontier-training-page.h"
 
@@ -156,6 +157,7 @@ frontier_window_class_init(FrontierWindowClass *klass)
   window_class->close_request = frontier_window_close_request;
 
   g_type_ensure(FRONTIER_TYPE_TRAINING_PAGE);
+  g_type_ensure(FRONTIER_TYPE_APQ_PAGE);
   g_type_ensure(FRONTIER_TYPE_SPARCH_PAGE);
 
   gtk_widget_class_set_template_from_resource(widget_class, "/org/frontier/Frontier/frontier-window.ui");
