@@ -293,8 +293,20 @@ static void memo_grow(Search *S) {
 }
 
 /* Predicts c[0..n) (one batch for the networks not seen before) and counts them as evaluated. */
+/* Entries kept before the memo starts over: bounds its memory (~MEMO_LIMIT genomes) in very long
+ * runs; a forgotten network is simply predicted again, with the same result. */
+#define MEMO_LIMIT (1 << 16)
+
+static void memo_reset_if_full(Search *S) {
+  if (S->memo->len < MEMO_LIMIT) return;
+  g_array_set_size(S->memo, 0);
+  S->memo_base = 0;
+  for (int i = 0; i < S->memo_cap; i++) S->memo_slots[i] = -1;
+}
+
 static void score(Search *S, Cand *c, int n) {
   S->n_eval += (guint64)n;
+  if (S->cfg.memoize) memo_reset_if_full(S);
   if (S->plan) {
     const FrApqSpace *s = S->s;
     const int A = s->arch_dim;
@@ -345,13 +357,13 @@ static void score(Search *S, Cand *c, int n) {
   for (int i = 0; i < n; i++) set_objectives(S, &c[i]);
 }
 
-/* the best-so-far order: accuracy, or the first objective when cost-only; earlier id on ties */
+/* the best-so-far order: accuracy (or, cost-only, the first objective), then the first objective, then
+ * the earlier id */
 static gboolean better(const Search *S, const Cand *a, const Cand *b) {
-  if (S->has_acc) {
-    if (a->acc != b->acc) return a->acc > b->acc;
-  } else if (a->v[0] != b->v[0]) {
-    return a->v[0] < b->v[0];
-  }
+  if (S->has_acc && a->acc != b->acc) return a->acc > b->acc;
+  /* equal accuracy (e.g. every bit policy of one network under an fp32 predictor): the cheaper one,
+   * so the best is never a dearer twin of a front member */
+  if (a->v[0] != b->v[0]) return a->v[0] < b->v[0];
   return a->id < b->id;
 }
 
