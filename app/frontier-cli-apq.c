@@ -164,7 +164,7 @@ int cmd_apq_pairs(int argc, char **argv) {
   fr_apq_pairs_config_init(&cfg, quantized);
   gint64 seed = (gint64)cfg.seed;
   GOptionEntry entries[] = {
-    { "quantized", 'q', 0, G_OPTION_ARG_NONE, &quantized, "Random bit policies, each subnet briefly QAT fine-tuned", NULL },
+    { "quantized", 0, 0, G_OPTION_ARG_NONE, &quantized, "Random bit policies, each subnet briefly QAT fine-tuned", NULL },
     { "count", 'n', 0, G_OPTION_ARG_INT, &cfg.count, "Pairs (default 2000, quantized 300)", "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 1, quantized 2)", "N" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &cfg.threads, "Subnets measured at once (default: all cores)", "N" },
@@ -185,13 +185,6 @@ int cmd_apq_pairs(int argc, char **argv) {
   g_option_context_free(ctx);
   if (!ok) return EXIT_USAGE;
   cfg.seed = (guint64)seed;
-  if (cfg.quantized != quantized) {   /* a short -q was not seen by the pre-scan: take its defaults */
-    FrApqPairsConfig d;
-    fr_apq_pairs_config_init(&d, quantized);
-    if (cfg.count == 2000) cfg.count = d.count;
-    if (cfg.seed == 1) cfg.seed = d.seed;
-    cfg.quantized = quantized;
-  }
   if (!cfg.output) cfg.output = fr_data_default_output(quantized ? "apq/pairs-quant.csv" : "apq/pairs-fp32.csv");
   GError *error = NULL;
   GVariant *result = NULL;
@@ -233,7 +226,7 @@ int cmd_apq_predictor(int argc, char **argv) {
   fr_apq_fit_config_init(&cfg, FALSE);
   int test = 0;
   GOptionEntry entries[] = {
-    { "quantized", 'q', 0, G_OPTION_ARG_NONE, &quantized, "Fit the quantization-aware predictor (bits branch)", NULL },
+    { "quantized", 0, 0, G_OPTION_ARG_NONE, &quantized, "Fit the quantization-aware predictor (bits branch)", NULL },
     { "transfer-from", 0, 0, G_OPTION_ARG_FILENAME, &transfer, "Quantized: start from this fp32 predictor (default: the shipped one)", "PATH" },
     { "scratch", 0, 0, G_OPTION_ARG_NONE, &scratch, "Quantized: train from scratch instead of transferring", NULL },
     { "pairs", 'p', 0, G_OPTION_ARG_FILENAME, &cfg.pairs, "Pairs CSV (default: the shipped fp32 or quantized pairs)", "PATH" },
