@@ -586,6 +586,9 @@ gboolean fr_apq_predictor_train(FrApqPredictor *p, const float *x, const float *
   if (!(sd > 1e-8)) sd = 1.0;
   float *z = g_new(float, n);
   for (int i = 0; i < n; i++) z[i] = (float)(((double)y[i] - mu) / sd);
+  /* the regressor as it was, put back bit for bit if no step runs (a cancel before the first epoch) */
+  float *saved_wr = g_memdup2(p->t[WR]->data, sizeof(float) * (size_t)fr_tensor_numel(p->t[WR]));
+  float saved_br = p->t[BR]->data[0];
   rescale_output(p, 1.0 / sd, -mu / sd);
   y = z;
   const int B = MIN(cfg->batch_size, n);
@@ -621,7 +624,13 @@ gboolean fr_apq_predictor_train(FrApqPredictor *p, const float *x, const float *
       fr_job_progress(job, (double)epoch / cfg->epochs, "accuracy predictor: epoch %d/%d, train RMSE %.4f", epoch,
                       cfg->epochs, sqrt(sse / n));
   }
-  rescale_output(p, sd, mu);
+  if (step > 0) {
+    rescale_output(p, sd, mu);
+  } else {
+    memcpy(p->t[WR]->data, saved_wr, sizeof(float) * (size_t)fr_tensor_numel(p->t[WR]));
+    p->t[BR]->data[0] = saved_br;
+  }
+  g_free(saved_wr);
   g_free(z);
   g_free(order);
   fr_graph_free(g);
