@@ -364,6 +364,18 @@ static void test_valid_within_budget(void) {
       const double *c = g_variant_get_fixed_array(costs, &n, sizeof(double));
       g_assert_cmpuint(n % 2, ==, 0);
       for (gsize i = 0; i < n; i += 2) g_assert_cmpfloat(c[i + 1], <=, budget[1]);
+      /* every point comes with its spec, which is valid and has the costs shown */
+      g_autoptr(GVariant) specs = g_variant_get_child_value(ev->payload, 11);
+      g_assert_cmpuint(g_variant_n_children(specs), ==, n / 2);
+      for (gsize i = 0; i < n / 2; i++) {
+        const char *text = NULL;
+        g_variant_get_child(specs, i, "&s", &text);
+        FrApqSpec sp;
+        g_assert_true(fr_apq_spec_from_string(s, text, &sp, NULL));
+        double got[FR_APQ_COST_MAX_OBJECTIVES];
+        g_assert_true(fr_apq_cost_table_eval(t, &sp, got));
+        g_assert_cmpfloat_with_epsilon(got[1], c[2 * i + 1], 1e-9 * (1 + fabs(got[1])));
+      }
       n_gen++;
     }
     g_assert_cmpint(n_gen, ==, cfg.generations + 1);

@@ -198,6 +198,7 @@ typedef struct {
   int x_obj, y_obj;             /* y_obj -1: accuracy */
   GArray *cloud_x, *cloud_y;    /* every candidate shown, once, in display units */
   GArray *pop_x, *pop_y;        /* the last generation shown */
+  GArray *pop_points;           /* FrApqSearchPoint: the same points with their specs, to inspect them */
   GArray *cloud_raw;            /* the same candidates: accuracy, then n_obj costs (raw), for the report */
   guint32 max_id;
   gboolean any_id;
@@ -221,6 +222,7 @@ run_clear(gpointer data)
   g_array_unref(r->cloud_y);
   g_array_unref(r->pop_x);
   g_array_unref(r->pop_y);
+  g_array_unref(r->pop_points);
   g_array_unref(r->cloud_raw);
   if (r->rand != NULL)
     g_rand_free(r->rand);
@@ -298,13 +300,25 @@ candidate_clear(Candidate *c)
   c->index = -1;
 }
 
+/* A candidate's point: indices below n_front are front members; the ones after, the points of the
+ * last generation shown (any point of the population can be inspected, not only the front). */
+static const FrApqSearchPoint *
+run_point(const Run *run, const FrApqSearchResult *res, int index)
+{
+  if (res == NULL || index < 0)
+    return NULL;
+  if (index < res->n_front)
+    return &res->front[index];
+  guint k = (guint)(index - res->n_front);
+  return k < run->pop_points->len ? &g_array_index(run->pop_points, FrApqSearchPoint, k) : NULL;
+}
+
 static const FrApqSearchPoint *
 candidate_point(const Candidate *c)
 {
-  const FrApqSearchResult *res = run_result(c->run);
-  if (res == NULL || c->index < 0 || c->index >= res->n_front)
+  if (c->run == NULL)
     return NULL;
-  return &res->front[c->index];
+  return run_point(c->run, run_result(c->run), c->index);
 }
 
 /* The index of res's front member to show first: the most accurate, the cheaper of equals (the engine's
@@ -646,9 +660,9 @@ draw_generation(FrontierApqPage *self, GVariant *payload)
   guint64 evals;
   gint32 best;
   double best_acc;
-  g_autoptr(GVariant) acc_v = NULL, costs_v = NULL, ids_v = NULL, ranks_v = NULL, best_costs_v = NULL;
-  g_variant_get(payload, "(&suut@ad@ad@au@auid@ad)", &phase, &gen, &ngen, &evals, &acc_v, &costs_v, &ids_v, &ranks_v,
-                &best, &best_acc, &best_costs_v);
+  g_autoptr(GVariant) acc_v = NULL, costs_v = NULL, ids_v = NULL, ranks_v = NULL, best_costs_v = NULL, specs_v = NULL;
+  g_variant_get(payload, "(&suut@ad@ad@au@auid@ad@as)", &phase, &gen, &ngen, &evals, &acc_v, &costs_v, &ids_v, &ranks_v,
+                &best, &best_acc, &best_costs_v, &specs_v);
   gsize n, nc, nr;
   const double *acc = g_variant_get_fixed_array(acc_v, &n, sizeof(double));
   const double *costs = g_variant_get_fixed_array(costs_v, &nc, sizeof(double));
@@ -696,6 +710,19 @@ draw_generation(FrontierApqPage *self, GVariant *payload)
   g_array_set_size(run->pop_y, 0);
   g_array_append_vals(run->pop_x, xs, n);
   g_array_append_vals(run->pop_y, ys, n);
+  /* the points again with their specs (same order as the population series), to inspect any of them */
+  g_array_set_size(run->pop_points, 0);
+  gsize n_specs = g_variant_n_children(specs_v);
+  for (gsize i = 0; i < n && i < n_specs; i++) {
+    FrApqSearchPoint pt = { .accuracy = acc[i] };
+    const char *text = NULL;
+    g_variant_get_child(specs_v, i, "&s", &text);
+    if (!fr_apq_spec_from_string(run->info->space, text, &pt.spec, NULL))
+      break;
+    for (int o = 0; o < no && o < FR_APQ_COST_MAX_OBJECTIVES; o++)
+      pt.costs[o] = costs[i * no + o];
+    g_array_append_val(run->pop_points, pt);
+  }
   update_budget_line(self, run);
   g_autofree char *evaluated = fr_report_format_int((gint64)evals);
   g_autofree char *prefix = g_strdup_printf("Generation %u of %u · %s evaluated", gen, ngen, evaluated);
@@ -712,9 +739,9 @@ absorb_generation(FrontierApqPage *self, GVariant *payload)
   guint64 evals;
   gint32 best;
   double best_acc;
-  g_autoptr(GVariant) acc_v = NULL, costs_v = NULL, ids_v = NULL, ranks_v = NULL, best_costs_v = NULL;
-  g_variant_get(payload, "(&suut@ad@ad@au@auid@ad)", &phase, &gen, &ngen, &evals, &acc_v, &costs_v, &ids_v, &ranks_v,
-                &best, &best_acc, &best_costs_v);
+  g_autoptr(GVariant) acc_v = NULL, costs_v = NULL, ids_v = NULL, ranks_v = NULL, best_costs_v = NULL, specs_v = NULL;
+  g_variant_get(payload, "(&suut@ad@ad@au@auid@ad@as)", &phase, &gen, &ngen, &evals, &acc_v, &costs_v, &ids_v, &ranks_v,
+                &best, &best_acc, &best_costs_v, &specs_v);
   gsize n, nc, ni;
   const double *acc = g_variant_get_fixed_array(acc_v, &n, sizeof(double));
   const double *costs = g_variant_get_fixed_array(costs_v, &nc, sizeof(double));
@@ -909,13 +936,14 @@ static void
 select_candidate(FrontierApqPage *self, Run *run, int index)
 {
   const FrApqSearchResult *res = run_result(run);
-  if (res == NULL || index < 0 || index >= res->n_front)
+  const FrApqSearchPoint *p = run_point(run, res, index);
+  if (p == NULL)
     return;
   Run *keep = run_ref(run);
   candidate_clear(&self->selected);
   self->selected.run = keep;
   self->selected.index = index;
-  const FrApqSearchPoint *p = &res->front[index];
+  gboolean on_front = index < res->n_front;
 
   /* Ring it on the plot when that run is shown. */
   if (run == self->shown && self->front_order != NULL) {
@@ -928,10 +956,14 @@ select_candidate(FrontierApqPage *self, Run *run, int index)
     for (guint k = 0; k < self->front_order->len; k++)
       if (g_array_index(self->front_order, int, k) == index)
         rank_by_x = (int)k;
-  g_autofree char *title = g_strdup_printf("Front member %d of %d%s", rank_by_x + 1, res->n_front,
-                                           index == best_index(run, res)
-                                             ? (run->has_accuracy ? " · most accurate" : " · cheapest")
-                                             : "");
+  if (!on_front) {
+    frontier_chart_set_highlight(self->pareto_chart, (int)self->s_population, index - res->n_front);
+  }
+  g_autofree char *title = on_front ? g_strdup_printf("Front member %d of %d%s", rank_by_x + 1, res->n_front,
+                                                      index == best_index(run, res)
+                                                        ? (run->has_accuracy ? " · most accurate" : " · cheapest")
+                                                        : "")
+                                    : g_strdup("A member of the last generation (not on the front)");
   gtk_label_set_text(self->candidate_title, title);
   g_autofree char *summary = point_summary(run, p);
   gtk_label_set_text(self->candidate_summary, summary);
@@ -1444,6 +1476,7 @@ start_job(FrontierApqPage *self, gboolean compare)
   run->cloud_y = g_array_new(FALSE, FALSE, sizeof(double));
   run->pop_x = g_array_new(FALSE, FALSE, sizeof(double));
   run->pop_y = g_array_new(FALSE, FALSE, sizeof(double));
+  run->pop_points = g_array_new(FALSE, FALSE, sizeof(FrApqSearchPoint));
   run->cloud_raw = g_array_new(FALSE, FALSE, sizeof(double));
   run->rand = g_rand_new_with_seed((guint32)cfg.seed);
   run->n_generations = (guint)cfg.generations;
@@ -1867,11 +1900,19 @@ point_activated_cb(FrontierApqPage *self, guint series, guint index)
     gtk_stack_set_visible_child_name(self->detail_stack, "candidate");
     return;
   }
+  if (series == self->s_population && index < run->pop_points->len) {
+    select_candidate(self, run, res->n_front + (int)index);
+    gtk_stack_set_visible_child_name(self->detail_stack, "candidate");
+    return;
+  }
   /* Another series' point (the same candidates are also in the population and the explored cloud, and the
    * chart prefers the earlier series on ties): take the front member nearest to it, relative to the
    * plotted ranges, when it is close. */
+  /* Another series' point: the explored cloud also holds the current population's points (and the chart
+   * reports the earlier series on ties). Take the population member or front member nearest to it,
+   * relative to the plotted ranges, when one is close. */
   double x, y;
-  if (frontier_chart_get_point(self->pareto_chart, series, index, &x, &y) && self->front_order->len > 0) {
+  if (frontier_chart_get_point(self->pareto_chart, series, index, &x, &y)) {
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
     for (guint i = 0; i < run->cloud_x->len; i++) {
       x0 = MIN(x0, g_array_index(run->cloud_x, double, i));
@@ -1881,25 +1922,33 @@ point_activated_cb(FrontierApqPage *self, guint series, guint index)
     }
     double wx = x1 > x0 ? x1 - x0 : 1, wy = y1 > y0 ? y1 - y0 : 1;
     double best = INFINITY;
-    guint best_k = 0;
-    for (guint k = 0; k < self->front_order->len; k++) {
+    int best_index = -1;
+    for (guint k = 0; self->front_order != NULL && k < self->front_order->len; k++) {
       double fx, fy;
       if (!frontier_chart_get_point(self->pareto_chart, self->s_front, k, &fx, &fy))
         continue;
       double d = pow((fx - x) / wx, 2) + pow((fy - y) / wy, 2);
       if (d < best) {
         best = d;
-        best_k = k;
+        best_index = g_array_index(self->front_order, int, k);
       }
     }
-    if (best <= 0.03 * 0.03) {
-      select_candidate(self, run, g_array_index(self->front_order, int, best_k));
+    for (guint k = 0; k < run->pop_points->len && k < run->pop_x->len; k++) {
+      double d = pow((g_array_index(run->pop_x, double, k) - x) / wx, 2) +
+                 pow((g_array_index(run->pop_y, double, k) - y) / wy, 2);
+      if (d < best) {   /* strictly nearer: a point on the front is taken as the front member */
+        best = d;
+        best_index = res->n_front + (int)k;
+      }
+    }
+    if (best_index >= 0 && best <= 0.03 * 0.03) {
+      select_candidate(self, run, best_index);
       gtk_stack_set_visible_child_name(self->detail_stack, "candidate");
       return;
     }
   }
-  frontier_page_toast(GTK_WIDGET(self), "Only the front’s members are kept with their architecture: click a point on "
-                                        "the orange line", 3);
+  frontier_page_toast(GTK_WIDGET(self), "Earlier generations are kept as points only: click a point of the current "
+                                        "population (blue) or of the front (orange)", 3);
 }
 
 /* ---- predictor files ---- */

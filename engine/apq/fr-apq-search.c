@@ -504,15 +504,23 @@ static void emit_generation(Search *S, Cand *c, int n, int gen) {
   for (int i = 0; i < n; i++) c[i].rank = saved[i];
   g_free(saved);
   const Cand *b = S->best;
+  GVariantBuilder specs;   /* so that any point shown can be inspected, not only the final front */
+  g_variant_builder_init(&specs, G_VARIANT_TYPE_STRING_ARRAY);
+  for (int i = 0; i < n; i++) {
+    FrApqSpec spec;
+    fr_apq_genome_to_spec(S->s, &c[i].g, &spec);
+    g_variant_builder_add_value(&specs, g_variant_new_take_string(fr_apq_spec_to_string(S->s, &spec)));
+  }
   fr_job_emit(S->job, "apq.search.generation",
-              g_variant_new("(suut@ad@ad@au@auid@ad)", S->phase, (guint32)gen, (guint32)S->cfg.generations,
+              g_variant_new("(suut@ad@ad@au@auid@ad@as)", S->phase, (guint32)gen, (guint32)S->cfg.generations,
                             (guint64)S->n_eval,
                             g_variant_new_fixed_array(G_VARIANT_TYPE_DOUBLE, acc, (gsize)n, sizeof(double)),
                             g_variant_new_fixed_array(G_VARIANT_TYPE_DOUBLE, costs, (gsize)n * no, sizeof(double)),
                             g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, ids, (gsize)n, sizeof(guint32)),
                             g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, ranks, (gsize)n, sizeof(guint32)),
                             (gint32)best, (double)b->acc,
-                            g_variant_new_fixed_array(G_VARIANT_TYPE_DOUBLE, b->cost, (gsize)no, sizeof(double))),
+                            g_variant_new_fixed_array(G_VARIANT_TYPE_DOUBLE, b->cost, (gsize)no, sizeof(double)),
+                            g_variant_builder_end(&specs)),
               NULL);
   g_free(acc);
   g_free(costs);

@@ -58,15 +58,16 @@
  *   "apq.search.start"      FR_APQ_SEARCH_START_TYPE  "(ssbuuasasad)"
  *       mode ("evolution" | "nsga2" | "cost-only"), phase, has_accuracy, n_generations,
  *       n_objectives, objective names, units, budgets (INFINITY = none)
- *   "apq.search.generation" FR_APQ_SEARCH_GENERATION_TYPE "(suutadadauauidad)"
+ *   "apq.search.generation" FR_APQ_SEARCH_GENERATION_TYPE "(suutadadauauidadas)"
  *       phase, generation (0 = initial population), n_generations, evaluations so far,
  *       accuracy[n] (NAN without a predictor), costs[n * n_objectives] (row-major),
  *       id[n] (a candidate keeps its id across generations), rank[n] (non-dominated front of the
  *       points shown, 0 = the current front, by the same objectives as NSGA-II),
- *       best (index into the arrays, -1 if none), best accuracy, best costs[n_objectives].
+ *       best (index into the arrays, -1 if none), best accuracy, best costs[n_objectives],
+ *       spec[n] (fr_apq_spec_to_string of each point, so any point shown can be inspected).
  *       n is the population shown: generation 0 the initial population (100), then evolution's
- *       parents + children (125 by default) or NSGA-II's survivors (100): ~5 KB, one event per
- *       generation, cheap to redraw each frame. The same network can appear twice (two children
+ *       parents + children (125 by default) or NSGA-II's survivors (100): ~40 KB with the specs, one
+ *       event per generation, cheap to redraw each frame. The same network can appear twice (two children
  *       that came out equal); the result's front lists each network once.
  *   "apq.search.result"     FR_APQ_SEARCH_RESULT_TYPE "(ssdadtu)"
  *       phase, best spec (fr_apq_spec_to_string), its accuracy, its costs, evaluations, front size
@@ -98,7 +99,7 @@ typedef enum {
 } FrApqObjectiveSense;
 
 #define FR_APQ_SEARCH_START_TYPE "(ssbuuasasad)"
-#define FR_APQ_SEARCH_GENERATION_TYPE "(suutadadauauidad)"
+#define FR_APQ_SEARCH_GENERATION_TYPE "(suutadadauauidadas)"
 #define FR_APQ_SEARCH_RESULT_TYPE "(ssdadtu)"
 
 typedef struct {
