@@ -62,8 +62,10 @@ static void on_generation(GVariant *v, Others *others, gint64 *last_line, gboole
   GVariant *acc_v, *costs_v, *ids_v, *ranks_v, *bcost_v;
   gint32 best;
   double best_acc;
-  g_variant_get(v, "(&suut@ad@ad@au@auid@ad)", &phase, &gen, &n_gen, &evals, &acc_v, &costs_v, &ids_v, &ranks_v, &best,
-                &best_acc, &bcost_v);
+  if (!g_variant_is_of_type(v, G_VARIANT_TYPE(FR_APQ_SEARCH_GENERATION_TYPE))) return;
+  /* the specs (last member) are for the GUI's inspector; the CLI plots numbers only */
+  g_variant_get(v, "(&suut@ad@ad@au@auid@ad*)", &phase, &gen, &n_gen, &evals, &acc_v, &costs_v, &ids_v, &ranks_v, &best,
+                &best_acc, &bcost_v, NULL);
   gsize n, nc, ni, nr;
   const double *acc = g_variant_get_fixed_array(acc_v, &n, sizeof(double));
   const double *costs = g_variant_get_fixed_array(costs_v, &nc, sizeof(double));
