@@ -199,31 +199,14 @@ update_accessible(FrontierApqBreakdown *self)
 static void
 update_family(FrontierApqBreakdown *self)
 {
-  g_autofree char *font = NULL;
-  g_object_get(gtk_widget_get_settings(GTK_WIDGET(self)), "gtk-font-name", &font, NULL);
-  g_clear_pointer(&self->family, g_free);
-  if (font != NULL) {
-    PangoFontDescription *desc = pango_font_description_from_string(font);
-    const char *family = pango_font_description_get_family(desc);
-    if (family != NULL)
-      self->family = g_strdup(family);
-    pango_font_description_free(desc);
-  }
+  g_free(self->family);
+  self->family = frontier_sparch_draw_font_family(GTK_WIDGET(self));
 }
 
 static FrReportBarChart
 screen_chart(FrontierApqBreakdown *self)
 {
-  FrReportBarChart c = self->chart;
-  GdkRGBA fg;
-  gtk_style_context_get_color(gtk_widget_get_style_context(GTK_WIDGET(self)), &fg);
-  c.fg[0] = fg.red;
-  c.fg[1] = fg.green;
-  c.fg[2] = fg.blue;
-  c.dark = frontier_sparch_draw_is_dark();
-  c.font_size = SCREEN_FONT_PX;
-  c.font_family = self->family;
-  return c;
+  return frontier_sparch_draw_screen_chart(GTK_WIDGET(self), &self->chart, SCREEN_FONT_PX, self->family);
 }
 
 static void

@@ -650,35 +650,63 @@ set_status(FrontierApqPage *self, const char *prefix, guint shown, guint front)
   gtk_label_set_text(self->status_label, text);
 }
 
+/* One "apq.search.generation" payload, unpacked (views into it: keep the GVariant alive). */
+typedef struct {
+  guint32 gen, ngen;
+  guint64 evals;
+  gsize n;
+  const double *acc, *costs;
+  const guint32 *ids, *ranks;
+  GVariant *specs;
+} Generation;
+
+/* FALSE when the arrays do not agree with each other or with the run's objectives. */
+static gboolean
+parse_generation(const Run *run, GVariant *payload, Generation *g)
+{
+  const char *phase;
+  gint32 best;
+  double best_acc;
+  g_autoptr(GVariant) acc_v = NULL, costs_v = NULL, ids_v = NULL, ranks_v = NULL, best_costs_v = NULL;
+  g_variant_get(payload, "(&suut@ad@ad@au@auid@ad@as)", &phase, &g->gen, &g->ngen, &g->evals, &acc_v, &costs_v, &ids_v,
+                &ranks_v, &best, &best_acc, &best_costs_v, &g->specs);
+  g_variant_unref(g->specs);   /* still held by payload */
+  gsize nc, ni, nr;
+  g->acc = g_variant_get_fixed_array(acc_v, &g->n, sizeof(double));
+  g->costs = g_variant_get_fixed_array(costs_v, &nc, sizeof(double));
+  g->ids = g_variant_get_fixed_array(ids_v, &ni, sizeof(guint32));
+  g->ranks = g_variant_get_fixed_array(ranks_v, &nr, sizeof(guint32));
+  return nc >= g->n * (gsize)run->info->n_obj && ni >= g->n && nr >= g->n;
+}
+
+/* Where point i of g goes on the plot, in display units. */
+static void
+generation_xy(const Run *run, const Generation *g, gsize i, double *x, double *y)
+{
+  int no = run->info->n_obj;
+  double sx = run->info->scale[run->x_obj], sy = run->y_obj >= 0 ? run->info->scale[run->y_obj] : 1;
+  *x = g->costs[i * no + run->x_obj] / sx;
+  *y = run->y_obj < 0 ? g->acc[i] * 100 : g->costs[i * no + run->y_obj] / sy;
+}
+
 /* Draws the newest generation: the population and its front (rank 0), sorted by x. */
 static void
 draw_generation(FrontierApqPage *self, GVariant *payload)
 {
   Run *run = self->run;
-  const char *phase;
-  guint32 gen, ngen;
-  guint64 evals;
-  gint32 best;
-  double best_acc;
-  g_autoptr(GVariant) acc_v = NULL, costs_v = NULL, ids_v = NULL, ranks_v = NULL, best_costs_v = NULL, specs_v = NULL;
-  g_variant_get(payload, "(&suut@ad@ad@au@auid@ad@as)", &phase, &gen, &ngen, &evals, &acc_v, &costs_v, &ids_v, &ranks_v,
-                &best, &best_acc, &best_costs_v, &specs_v);
-  gsize n, nc, nr;
-  const double *acc = g_variant_get_fixed_array(acc_v, &n, sizeof(double));
-  const double *costs = g_variant_get_fixed_array(costs_v, &nc, sizeof(double));
-  const guint32 *ranks = g_variant_get_fixed_array(ranks_v, &nr, sizeof(guint32));
-  int no = run->info->n_obj;
-  if (nc < n * (gsize)no || nr < n)
+  Generation g;
+  if (!parse_generation(run, payload, &g))
     return;
+  gsize n = g.n;
+  const double *acc = g.acc, *costs = g.costs;
+  const guint32 *ranks = g.ranks;
+  int no = run->info->n_obj;
   frontier_chart_clear_series(self->pareto_chart, self->s_population);
   frontier_chart_clear_series(self->pareto_chart, self->s_front);
-  double sx = run->info->scale[run->x_obj], sy = run->y_obj >= 0 ? run->info->scale[run->y_obj] : 1;
   g_autofree double *xs = g_new(double, MAX(n, 1));
   g_autofree double *ys = g_new(double, MAX(n, 1));
-  for (gsize i = 0; i < n; i++) {
-    xs[i] = costs[i * no + run->x_obj] / sx;
-    ys[i] = run->y_obj < 0 ? acc[i] * 100 : costs[i * no + run->y_obj] / sy;
-  }
+  for (gsize i = 0; i < n; i++)
+    generation_xy(run, &g, i, &xs[i], &ys[i]);
   frontier_chart_append_many(self->pareto_chart, self->s_population, xs, ys, n);
   /* The front: rank 0, sorted by x, each point once. */
   g_autoptr(GArray) idx = g_array_new(FALSE, FALSE, sizeof(int));
@@ -712,11 +740,11 @@ draw_generation(FrontierApqPage *self, GVariant *payload)
   g_array_append_vals(run->pop_y, ys, n);
   /* the points again with their specs (same order as the population series), to inspect any of them */
   g_array_set_size(run->pop_points, 0);
-  gsize n_specs = g_variant_n_children(specs_v);
+  gsize n_specs = g_variant_n_children(g.specs);
   for (gsize i = 0; i < n && i < n_specs; i++) {
     FrApqSearchPoint pt = { .accuracy = acc[i] };
     const char *text = NULL;
-    g_variant_get_child(specs_v, i, "&s", &text);
+    g_variant_get_child(g.specs, i, "&s", &text);
     if (!fr_apq_spec_from_string(run->info->space, text, &pt.spec, NULL))
       break;
     for (int o = 0; o < no && o < FR_APQ_COST_MAX_OBJECTIVES; o++)
@@ -724,8 +752,8 @@ draw_generation(FrontierApqPage *self, GVariant *payload)
     g_array_append_val(run->pop_points, pt);
   }
   update_budget_line(self, run);
-  g_autofree char *evaluated = fr_report_format_int((gint64)evals);
-  g_autofree char *prefix = g_strdup_printf("Generation %u of %u · %s evaluated", gen, ngen, evaluated);
+  g_autofree char *evaluated = fr_report_format_int((gint64)g.evals);
+  g_autofree char *prefix = g_strdup_printf("Generation %u of %u · %s evaluated", g.gen, g.ngen, evaluated);
   set_status(self, prefix, (guint)n, members);
 }
 
@@ -734,25 +762,16 @@ static void
 absorb_generation(FrontierApqPage *self, GVariant *payload)
 {
   Run *run = self->run;
-  const char *phase;
-  guint32 gen, ngen;
-  guint64 evals;
-  gint32 best;
-  double best_acc;
-  g_autoptr(GVariant) acc_v = NULL, costs_v = NULL, ids_v = NULL, ranks_v = NULL, best_costs_v = NULL, specs_v = NULL;
-  g_variant_get(payload, "(&suut@ad@ad@au@auid@ad@as)", &phase, &gen, &ngen, &evals, &acc_v, &costs_v, &ids_v, &ranks_v,
-                &best, &best_acc, &best_costs_v, &specs_v);
-  gsize n, nc, ni;
-  const double *acc = g_variant_get_fixed_array(acc_v, &n, sizeof(double));
-  const double *costs = g_variant_get_fixed_array(costs_v, &nc, sizeof(double));
-  const guint32 *ids = g_variant_get_fixed_array(ids_v, &ni, sizeof(guint32));
-  int no = run->info->n_obj;
-  if (nc < n * (gsize)no || ni < n)
+  Generation g;
+  if (!parse_generation(run, payload, &g))
     return;
-  run->generation = gen;
-  run->n_generations = ngen;
-  run->evaluations = evals;
-  double sx = run->info->scale[run->x_obj], sy = run->y_obj >= 0 ? run->info->scale[run->y_obj] : 1;
+  gsize n = g.n;
+  const double *acc = g.acc, *costs = g.costs;
+  const guint32 *ids = g.ids;
+  int no = run->info->n_obj;
+  run->generation = g.gen;
+  run->n_generations = g.ngen;
+  run->evaluations = g.evals;
   guint32 max_id = run->max_id;
   gboolean any = run->any_id;
   guint first = run->cloud_x->len;
@@ -760,8 +779,8 @@ absorb_generation(FrontierApqPage *self, GVariant *payload)
     if (any && ids[i] <= run->max_id)
       continue;
     max_id = MAX(max_id, ids[i]);
-    double x = costs[i * no + run->x_obj] / sx;
-    double y = run->y_obj < 0 ? acc[i] * 100 : costs[i * no + run->y_obj] / sy;
+    double x, y;
+    generation_xy(run, &g, i, &x, &y);
     run->seen++;
     if (run->cloud_x->len < MAX_CLOUD) {
       g_array_append_val(run->cloud_x, x);

@@ -58,3 +58,31 @@ frontier_sparch_draw_placeholder(GtkWidget *widget, GtkSnapshot *snapshot, const
   gtk_snapshot_restore(snapshot);
   g_object_unref(layout);
 }
+
+char *
+frontier_sparch_draw_font_family(GtkWidget *widget)
+{
+  g_autofree char *font = NULL;
+  g_object_get(gtk_widget_get_settings(widget), "gtk-font-name", &font, NULL);
+  if (font == NULL)
+    return NULL;
+  PangoFontDescription *desc = pango_font_description_from_string(font);
+  char *family = g_strdup(pango_font_description_get_family(desc));
+  pango_font_description_free(desc);
+  return family;
+}
+
+FrReportBarChart
+frontier_sparch_draw_screen_chart(GtkWidget *widget, const FrReportBarChart *chart, double font_px, const char *family)
+{
+  FrReportBarChart c = *chart;
+  GdkRGBA fg;
+  gtk_style_context_get_color(gtk_widget_get_style_context(widget), &fg);
+  c.fg[0] = fg.red;
+  c.fg[1] = fg.green;
+  c.fg[2] = fg.blue;
+  c.dark = frontier_sparch_draw_is_dark();
+  c.font_size = font_px;
+  c.font_family = family;
+  return c;
+}

@@ -5,6 +5,8 @@
 
 #include <gtk/gtk.h>
 
+#include "fr-report.h"
+
 G_BEGIN_DECLS
 
 /* Colours from the widget's style and Adwaita's palette, light or dark to match the style manager. */
@@ -33,5 +35,14 @@ void        frontier_sparch_draw_placeholder (GtkWidget   *widget,
                                               GtkSnapshot *snapshot,
                                               const char  *text,
                                               double       margin);
+
+/* The family of the GTK font setting (new string, NULL if none): Cairo text that matches the UI. */
+char            *frontier_sparch_draw_font_family  (GtkWidget *widget);
+/* chart as drawn on screen (fr_report_draw_stacked_bars): the widget's foreground, the dark flag,
+ * font_px and family (may be NULL); everything else as given. */
+FrReportBarChart frontier_sparch_draw_screen_chart (GtkWidget              *widget,
+                                                    const FrReportBarChart *chart,
+                                                    double                  font_px,
+                                                    const char             *family);
 
 G_END_DECLS
