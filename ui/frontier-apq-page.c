@@ -650,15 +650,25 @@ set_status(FrontierApqPage *self, const char *prefix, guint shown, guint front)
   gtk_label_set_text(self->status_label, text);
 }
 
-/* One "apq.search.generation" payload, unpacked (views into it: keep the GVariant alive). */
+/* One "apq.search.generation" payload, unpacked; the arrays point into the child values it holds
+ * (generation_clear releases them). */
 typedef struct {
   guint32 gen, ngen;
   guint64 evals;
   gsize n;
   const double *acc, *costs;
   const guint32 *ids, *ranks;
-  GVariant *specs;
+  GVariant *held[5];
 } Generation;
+
+static void
+generation_clear(Generation *g)
+{
+  for (int i = 0; i < 5; i++)
+    g_clear_pointer(&g->held[i], g_variant_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Generation, generation_clear)
 
 /* FALSE when the arrays do not agree with each other or with the run's objectives. */
 static gboolean
@@ -667,15 +677,14 @@ parse_generation(const Run *run, GVariant *payload, Generation *g)
   const char *phase;
   gint32 best;
   double best_acc;
-  g_autoptr(GVariant) acc_v = NULL, costs_v = NULL, ids_v = NULL, ranks_v = NULL, best_costs_v = NULL;
-  g_variant_get(payload, "(&suut@ad@ad@au@auid@ad@as)", &phase, &g->gen, &g->ngen, &g->evals, &acc_v, &costs_v, &ids_v,
-                &ranks_v, &best, &best_acc, &best_costs_v, &g->specs);
-  g_variant_unref(g->specs);   /* still held by payload */
+  GVariant **h = g->held;
+  g_variant_get(payload, "(&suut@ad@ad@au@auid@ad@as)", &phase, &g->gen, &g->ngen, &g->evals, &h[0], &h[1], &h[2], &h[3],
+                &best, &best_acc, &h[4], NULL);
   gsize nc, ni, nr;
-  g->acc = g_variant_get_fixed_array(acc_v, &g->n, sizeof(double));
-  g->costs = g_variant_get_fixed_array(costs_v, &nc, sizeof(double));
-  g->ids = g_variant_get_fixed_array(ids_v, &ni, sizeof(guint32));
-  g->ranks = g_variant_get_fixed_array(ranks_v, &nr, sizeof(guint32));
+  g->acc = g_variant_get_fixed_array(h[0], &g->n, sizeof(double));
+  g->costs = g_variant_get_fixed_array(h[1], &nc, sizeof(double));
+  g->ids = g_variant_get_fixed_array(h[2], &ni, sizeof(guint32));
+  g->ranks = g_variant_get_fixed_array(h[3], &nr, sizeof(guint32));
   return nc >= g->n * (gsize)run->info->n_obj && ni >= g->n && nr >= g->n;
 }
 
@@ -694,7 +703,7 @@ static void
 draw_generation(FrontierApqPage *self, GVariant *payload)
 {
   Run *run = self->run;
-  Generation g;
+  g_auto(Generation) g = { 0 };
   if (!parse_generation(run, payload, &g))
     return;
   gsize n = g.n;
@@ -740,11 +749,12 @@ draw_generation(FrontierApqPage *self, GVariant *payload)
   g_array_append_vals(run->pop_y, ys, n);
   /* the points again with their specs (same order as the population series), to inspect any of them */
   g_array_set_size(run->pop_points, 0);
-  gsize n_specs = g_variant_n_children(g.specs);
+  g_autoptr(GVariant) specs = g_variant_get_child_value(payload, 11);
+  gsize n_specs = g_variant_n_children(specs);
   for (gsize i = 0; i < n && i < n_specs; i++) {
     FrApqSearchPoint pt = { .accuracy = acc[i] };
     const char *text = NULL;
-    g_variant_get_child(g.specs, i, "&s", &text);
+    g_variant_get_child(specs, i, "&s", &text);
     if (!fr_apq_spec_from_string(run->info->space, text, &pt.spec, NULL))
       break;
     for (int o = 0; o < no && o < FR_APQ_COST_MAX_OBJECTIVES; o++)
@@ -762,7 +772,7 @@ static void
 absorb_generation(FrontierApqPage *self, GVariant *payload)
 {
   Run *run = self->run;
-  Generation g;
+  g_auto(Generation) g = { 0 };
   if (!parse_generation(run, payload, &g))
     return;
   gsize n = g.n;
