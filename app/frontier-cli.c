@@ -144,6 +144,13 @@ static const Command commands[] = {
   { "apq", "qat", "Quantization-aware training of one subnet; reports its test accuracy", cmd_apq_qat },
   { "apq", "search", "APQ's joint search under latency/energy/BitOps budgets (--pareto: the whole front)", cmd_apq_search },
   { "apq", "profile", "Measure this CPU's latency of every fmnist-mini layer (the this-cpu cost model)", cmd_apq_profile },
+  { "gan", "train-teacher", "Train the ResNet teacher generator on edges -> Fashion-MNIST", cmd_gan_train_teacher },
+  { "gan", "train-supernet", "Distill the once-for-all mobile student from the teacher", cmd_gan_train_supernet },
+  { "gan", "search", "Best sub-generator of the student under a MACs budget (evolution or grid)", cmd_gan_search },
+  { "gan", "finetune", "Fine-tune one sub-generator of the student", cmd_gan_finetune },
+  { "gan", "eval", "FID-like score, accuracy, L1, MACs and latency of a generator", cmd_gan_eval },
+  { "gan", "synth", "Synthesize an item from a sketch or picture (PNG/PGM) with a generator", cmd_gan_synth },
+  { "gan", "macs", "MACs and parameters of a generator config (true and the paper's convention)", cmd_gan_macs },
   { "sparch", "generate", "Write a synthetic sparse matrix (R-MAT, stencils, banded, uniform)", cmd_sparch_generate },
 };
 
