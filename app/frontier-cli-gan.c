@@ -58,6 +58,7 @@ static int cmd_train(int argc, char **argv, FrGanStage stage) {
     { "train-limit", 0, 0, G_OPTION_ARG_INT, &cfg.train_limit, "Use only the first N training images", "N" },
     { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &cfg.checkpoint_every, "Steps between checkpoints (default 100)", "N" },
     { "resume", 0, 0, G_OPTION_ARG_NONE, &cfg.resume, "Continue from the checkpoint if there is one", NULL },
+    { "stop-after", 0, 0, G_OPTION_ARG_INT, &cfg.stop_after, "Checkpoint and stop once N steps are done (resume later)", "N" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Where to write the generator", "PATH" },
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, "Checkpoint file (default: OUTPUT.ckpt)", "PATH" },
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Fashion-MNIST folder", "DIR" },

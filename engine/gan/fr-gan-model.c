@@ -210,10 +210,18 @@ FrGanGenerator *fr_gan_generator_load(const char *path, GError **error) {
   g->max = max;
   g->in_c = atoi(ic);
   g->out_c = atoi(oc);
+  /* keep the metadata callers read (the safetensors API offers lookups only) */
+  static const char *const keys[] = { "kind", "config", "stage", "steps", "run", "command", "fid_like", "fid_like_search1k",
+                                      "train_seconds_this_session", "accuracy", "l1", NULL };
+  g->meta = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  for (int k = 0; keys[k]; k++) {
+    const char *v = fr_safetensors_get_metadata(st, keys[k]);
+    if (v) g_hash_table_insert(g->meta, g_strdup(keys[k]), g_strdup(v));
+  }
   fr_safetensors_free(st);   /* the metadata strings above live in it */
   g->ps = fr_param_set_new();
   build(g, NULL);
-  if (!fr_param_set_load(g->ps, path, &g->meta, error)) {
+  if (!fr_param_set_load(g->ps, path, NULL, error)) {
     fr_gan_generator_free(g);
     return NULL;
   }

@@ -363,7 +363,7 @@ static gboolean check_config(const FrGanTrainConfig *c, GError **error) {
   else if (!(c->lr > 0) || c->lr > 1) why = "the learning rate must be in (0, 1]";
   else if (c->ngf < 1 || c->ngf > 256 || c->ndf < 1 || c->ndf > 256) why = "ngf and ndf must be 1..256";
   else if (c->lambda_l1 < 0 || c->lambda_distill < 0) why = "loss weights must be >= 0";
-  else if (c->threads < 0 || c->train_limit < 0 || c->checkpoint_every < 1 || c->sample_every < 1) why = "threads, limits and intervals must be >= 0 / >= 1";
+  else if (c->threads < 0 || c->train_limit < 0 || c->stop_after < 0 || c->checkpoint_every < 1 || c->sample_every < 1) why = "threads, limits and intervals must be >= 0 / >= 1";
   else if (!c->output || !*c->output) why = "an output file is needed";
   else if (c->stage != FR_GAN_STAGE_TEACHER && (!c->teacher || !*c->teacher)) why = "distillation needs the teacher (--teacher)";
   else if (c->stage == FR_GAN_STAGE_FINETUNE && (!c->init || !c->config)) why = "fine-tuning needs the supernet (--init) and a config (--config)";
@@ -508,7 +508,8 @@ gboolean fr_gan_train_job(FrJob *job, gpointer data, GError **error) {
   int order_epoch = -1;
   gint64 t0 = g_get_monotonic_time();
   double train_secs = 0;
-  while (step < total) {
+  int64_t stop = cfg->stop_after > 0 ? MIN((int64_t)cfg->stop_after, total) : total;
+  while (step < stop) {
     if (cancelled(job, error)) {
       ok = FALSE;
       break;
@@ -547,7 +548,7 @@ gboolean fr_gan_train_job(FrJob *job, gpointer data, GError **error) {
                       m[0], m[1], m[2], distill, (g_get_monotonic_time() - t0) / 1e6);
     }
     if (step % cfg->sample_every == 0 || step == total) emit_samples(job, &r, d, step);
-    if (step % cfg->checkpoint_every == 0 || step == total) {
+    if (step % cfg->checkpoint_every == 0 || step == stop) {
       ok = checkpoint_save(&r, ckpt, step, run_id, window, error);
       if (!ok) break;
     }
@@ -560,6 +561,10 @@ gboolean fr_gan_train_job(FrJob *job, gpointer data, GError **error) {
     }
   }
   if (!ok) goto out;
+  if (step < total) {
+    fr_job_log(job, "stopped at step %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT "; --resume goes on from %s", step, total, ckpt);
+    goto out;
+  }
   {
     FrGanConfig c = cfg->stage == FR_GAN_STAGE_FINETUNE ? r.fixed : *fr_gan_generator_max(r.gen);
     FrGanQuality q = fr_gan_evaluate(r.gen, &c, metric, d, FR_GAN_TRAIN_IMAGES, EVAL_IMAGES);

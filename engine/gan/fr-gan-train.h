@@ -32,6 +32,8 @@ typedef struct {
   int threads;             /* 0: all cores */
   int train_limit;         /* 0: all FR_GAN_TRAIN_IMAGES */
   int checkpoint_every;    /* default 100 */
+  int stop_after;          /* 0: run to the end; else checkpoint and stop once this many steps are done
+                            * (time-sliced runs; a later --resume goes on); no generator is written then */
   int sample_every;        /* emit a sample grid every this many steps (default 100) */
   gboolean resume;
   const char *teacher;     /* supernet, finetune: the teacher's file */
