@@ -187,5 +187,70 @@ with tempfile.TemporaryDirectory() as d:
     rc, out, err = run("apq", "profile", "--repeats", "0")
     check("apq profile: bad repeats is a usage error", rc == 2, err)
 
+# GAN Compression: the commands' contract on tiny settings (the shipped models are scored by test-gan-quality).
+with tempfile.TemporaryDirectory() as d:
+    rc, out, err = run("gan", "macs", "64_64_64_64_64_64_64_64", "--size", "256", "--channels", "3", "--json")
+    j = json.loads(out) if rc == 0 else {}
+    check("gan macs: pix2pix's ResNet at 256x256 is 56.8G MACs in the paper's convention",
+          rc == 0 and abs(j["macs_paper"] / 56.8e9 - 1) < 0.002 and j["macs"] < j["macs_paper"], err)
+    rc, out, err = run("gan", "macs", "16_16_16")
+    check("gan macs: a malformed config is a clear error", rc == 1 and "eight widths" in err, err)
+    t = os.path.join(d, "t.safetensors")
+    rc, out, err = run("gan", "train-teacher", "--ngf", "4", "--ndf", "4", "--steps", "2", "--batch-size", "2",
+                       "--train-limit", "8", "-o", t, "--json")
+    j = json.loads(out) if rc == 0 else {}
+    check("gan train-teacher --json", rc == 0 and {"fid_like", "accuracy", "l1", "seconds"} <= set(j)
+          and os.path.exists(t), err)
+    rc, out, err = run("gan", "train-teacher", "--steps", "0", "-o", t)
+    check("gan train-teacher refuses 0 steps", rc != 0 and "steps" in err, err)
+    s = os.path.join(d, "s.safetensors")
+    rc, out, err = run("gan", "train-supernet", "--teacher", t, "--ngf", "4", "--ndf", "4", "--steps", "2",
+                       "--batch-size", "2", "--train-limit", "8", "-o", s, "-q")
+    check("gan train-supernet", rc == 0 and os.path.exists(s), err)
+    rc, out, err = run("gan", "search", "--supernet", s, "--teacher", t, "--grid", "--budget", "1e9",
+                       "--eval-images", "20", "-o", os.path.join(d, "front.json"), "--json", "-q")
+    j = json.loads(out) if rc == 0 else {}
+    front = json.load(open(os.path.join(d, "front.json"))) if rc == 0 else {}
+    check("gan search --grid --json writes every candidate and the teacher",
+          rc == 0 and "config" in j and len(front.get("candidates", [])) > 1 and "teacher" in front, err)
+    rc, out, err = run("gan", "search", "--supernet", s, "--budget", "10")
+    check("gan search: an impossible budget names the smallest sub-generator", rc == 1 and "1_1_1_1_1_1_1_1" in err, err)
+    rc, out, err = run("gan", "eval", s, "--config", "1_1_1_1_1_1_1_1", "--images", "20", "--json")
+    j = json.loads(out) if rc == 0 else {}
+    check("gan eval --json", rc == 0 and {"macs", "macs_paper", "params", "fid_like", "accuracy", "l1", "ms"} <= set(j), err)
+    rc, out, err = run("gan", "eval", s, "--config", "8_8_8_8_8_8_8_8")
+    check("gan eval: a config wider than the model is refused", rc == 1 and "wider" in err, err)
+    corrupt = os.path.join(d, "corrupt.safetensors")
+    with open(corrupt, "wb") as f:
+        f.write(open(t, "rb").read()[:1000])
+    rc, out, err = run("gan", "eval", corrupt)
+    check("gan eval: corrupt weights are a clear error", rc == 1 and "corrupt.safetensors" in err, err)
+    # synth: a drawn sketch as PNG (dark strokes on white)
+    try:
+        import zlib, struct
+        w = h = 64
+        rows = b"".join(b"\0" + bytes(0 if (x == y or x == 63 - y) else 255 for x in range(w)) for y in range(h))
+        def chunk(tag, data):
+            return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xffffffff)
+        png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) + \
+            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+        sk = os.path.join(d, "sketch.png")
+        open(sk, "wb").write(png)
+        o = os.path.join(d, "out.png")
+        rc, out, err = run("gan", "synth", "--input", sk, "-o", o, "--model", t, "-q")
+        check("gan synth writes a PNG", rc == 0 and open(o, "rb").read(8) == b"\x89PNG\r\n\x1a\n", err)
+        blank = os.path.join(d, "blank.png")
+        rows = b"".join(b"\0" + bytes([255] * w) for y in range(h))
+        open(blank, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                                + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+        rc, out, err = run("gan", "synth", "--input", blank, "-o", o, "--model", t)
+        check("gan synth: an empty sketch is a clear error", rc == 1 and "empty" in err, err)
+        rc, out, err = run("gan", "synth", "--input", blank, "-o", o, "--model", t, "--photo")
+        check("gan synth --photo: a flat picture has no edges", rc == 1 and "edges" in err, err)
+    except OSError as e:
+        check("gan synth", False, str(e))
+    rc, out, err = run("gan", "synth", "--input", os.path.join(d, "nope.png"), "-o", os.path.join(d, "x.png"))
+    check("gan synth: an unreadable image is a clear error", rc == 1 and "nope.png" in err, err)
+
 print(f"1..{len(results)}")
 sys.exit(0 if all(results) else 1)

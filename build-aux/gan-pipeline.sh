@@ -1,0 +1,52 @@
+#!/bin/sh
+# Reproduces everything in data/gan/: GAN Compression on edges -> Fashion-MNIST (docs/GAN.md).
+# Every training step resumes where an interrupted run stopped (a finished step is skipped), so running
+# this again after a kill or a reboot carries on. About 1.5 h on 2 cores.
+#   build-aux/gan-pipeline.sh [build-dir]
+set -eu
+cd "$(dirname "$0")/.."
+CLI="${1:-build}/app/frontier-cli"
+D="${FR_DATA_DIR:-data}/gan"
+mkdir -p "$D"
+
+step() { echo "== $*" >&2; }
+
+# train OUT ARGS...: runs a training command unless OUT is finished (exists without a checkpoint)
+train() {
+  out="$1"
+  shift
+  if [ ! -s "$out" ] || [ -e "$out.ckpt" ]; then
+    "$CLI" gan "$@" --resume -o "$out"
+    rm -f "$out.ckpt"
+  fi
+}
+
+step "1. teacher: ResNet generator ngf 16 + conditional PatchGAN, hinge + 100 L1, 6,000 steps of 16"
+train "$D/teacher.safetensors" train-teacher --steps 6000
+
+step "2. once-for-all mobile student distilled from the teacher, 8,000 steps (a random sub-generator each)"
+train "$D/supernet.safetensors" train-supernet --teacher "$D/teacher.safetensors" --steps 8000
+
+step "3. the student's quality/MACs front: every sub-generator of the coarse grid on the search split"
+"$CLI" gan search --grid --budget 1e12 --supernet "$D/supernet.safetensors" --teacher "$D/teacher.safetensors" \
+  -o "$D/front.json" --json > /dev/null
+
+step "4. evolution under 10x and 20x fewer MACs than the teacher; the winners fine-tuned 1,000 steps"
+for x in 10 20; do
+  if [ ! -s "$D/search-${x}x.json" ]; then
+    "$CLI" gan search --reduction "$x" --supernet "$D/supernet.safetensors" --teacher "$D/teacher.safetensors" \
+      -o "$D/search-${x}x.json" --json > /dev/null
+  fi
+  config=$(/usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['winner']['config'])" "$D/search-${x}x.json")
+  train "$D/student-${x}x.safetensors" finetune --teacher "$D/teacher.safetensors" --supernet "$D/supernet.safetensors" \
+    --config "$config" --steps 1000
+done
+
+step "5. the final report on the 10,000 test images: teacher, searched sub-generators before and after fine-tuning"
+"$CLI" gan eval teacher --test --json > "$D/eval-teacher.json"
+for x in 10 20; do
+  config=$(/usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['winner']['config'])" "$D/search-${x}x.json")
+  "$CLI" gan eval supernet --config "$config" --test --json > "$D/eval-${x}x-supernet.json"
+  "$CLI" gan eval "$D/student-${x}x.safetensors" --test --json > "$D/eval-${x}x.json"
+done
+/usr/bin/python3 build-aux/gan-students.py "$D"
