@@ -152,6 +152,8 @@ static const Command commands[] = {
   { "gan", "synth", "Synthesize an item from a sketch or picture (PNG/PGM) with a generator", cmd_gan_synth },
   { "gan", "macs", "MACs and parameters of a generator config (true and the paper's convention)", cmd_gan_macs },
   { "sparch", "generate", "Write a synthetic sparse matrix (R-MAT, stencils, banded, uniform)", cmd_sparch_generate },
+  { "lsra", "bpe", "Learn, apply or invert a joint BPE vocabulary (sentencepiece style)", cmd_lsra_bpe },
+  { "lsra", "bleu", "BLEU of a translation as sacreBLEU computes it (13a or tokenised)", cmd_lsra_bleu },
 };
 
 static void usage(FILE *f) {

@@ -33,3 +33,5 @@ int cmd_gan_search(int argc, char **argv);
 int cmd_gan_eval(int argc, char **argv);
 int cmd_gan_synth(int argc, char **argv);
 int cmd_gan_macs(int argc, char **argv);
+int cmd_lsra_bpe(int argc, char **argv);
+int cmd_lsra_bleu(int argc, char **argv);

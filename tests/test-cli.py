@@ -252,5 +252,60 @@ with tempfile.TemporaryDirectory() as d:
     rc, out, err = run("gan", "synth", "--input", os.path.join(d, "nope.png"), "-o", os.path.join(d, "x.png"))
     check("gan synth: an unreadable image is a clear error", rc == 1 and "nope.png" in err, err)
 
+# Lite Transformer text tools: BPE learn/encode/decode and sacreBLEU-compatible BLEU on the test vectors.
+tests_dir = os.environ.get("FR_TEST_SRCDIR", os.path.dirname(os.path.abspath(__file__)))
+with tempfile.TemporaryDirectory() as d:
+    sample = os.path.join(tests_dir, "data", "lsra", "sample.en-de.tsv")
+    m = os.path.join(d, "bpe.model")
+    rc, out, err = run("lsra", "bpe", "--train", sample, "--vocab", "2000", "-o", m, "--json", "-q")
+    j = json.loads(out) if rc == 0 else {}
+    check("lsra bpe --train --json", rc == 0 and j.get("vocab_size") == 2000 and {"merges", "chars_kept",
+          "coverage", "sentences", "words", "learn_seconds", "output"} <= set(j) and os.path.exists(m), err)
+    rc, out, err = run("lsra", "bpe", "--model", m, "--encode", "Die Datei wurde gespeichert.", "--json")
+    j = json.loads(out) if rc == 0 else {}
+    ids = j.get("ids", [])
+    check("lsra bpe --encode --json gives ids and pieces", rc == 0 and len(ids) == len(j.get("pieces", [])) > 0
+          and j["pieces"][0].startswith("\u2581"), err)
+    rc, out, err = run("lsra", "bpe", "--model", m, "--decode", " ".join(map(str, ids)))
+    check("lsra bpe --decode inverts --encode", rc == 0 and out.strip() == "Die Datei wurde gespeichert.", err)
+    rc, out, err = run("lsra", "bpe", "--model", m, "--decode", "5 99999")
+    check("lsra bpe --decode: an id outside the vocabulary is refused", rc == 2 and "99999" in err, err)
+    rc, out, err = run("lsra", "bpe", "--train", sample, "--vocab", "10", "-o", m)
+    check("lsra bpe: a vocabulary too small for the characters is a usage error", rc == 2 and "characters" in err, err)
+    bad = os.path.join(d, "bad.model")
+    with open(bad, "w") as f:
+        f.write("frontier-bpe\t1\nnormalization\tnfc\ncharacter_coverage\t1\nmax_piece_length\t16\n"
+                "split_by_script\t1\npieces\t5\n<pad>\n<unk>\n<s>\n</s>\nab\n")
+    rc, out, err = run("lsra", "bpe", "--model", bad, "--encode", "ab")
+    check("lsra bpe: a bad model file names file and line", rc == 1 and "bad.model" in err and "line 11" in err, err)
+    rc, out, err = run("lsra", "bpe", "--model", os.path.join(d, "none.model"), "--encode", "x")
+    check("lsra bpe: a missing model is a clear error", rc == 1 and "none.model" in err, err)
+    rc, out, err = run("lsra", "bpe", "--encode", "x")
+    check("lsra bpe --encode without --model is a usage error", rc == 2, err)
+
+    bleu = os.path.join(tests_dir, "data", "bleu")
+    ref, hyp = os.path.join(bleu, "case2.ref.txt"), os.path.join(bleu, "case2.hyp.txt")
+    rc, out, err = run("lsra", "bleu", "--ref", ref, "--hyp", hyp, "--json")
+    j = json.loads(out) if rc == 0 else {}
+    check("lsra bleu --json matches sacreBLEU on case2", rc == 0 and abs(j.get("bleu", 0) - 59.42988234983016) < 0.01
+          and {"bp", "ratio", "sys_len", "ref_len", "precisions", "counts", "totals", "signature"} <= set(j), err)
+    rc, out, err = run("lsra", "bleu", "--ref", os.path.join(bleu, "case2.ref.tok.txt"),
+                       "--hyp", os.path.join(bleu, "case2.hyp.tok.txt"), "--tokenize", "none", "--json")
+    j = json.loads(out) if rc == 0 else {}
+    check("lsra bleu --tokenize none", rc == 0 and abs(j.get("bleu", 0) - 59.345098937780996) < 0.01, err)
+    rc, out, err = run("lsra", "bleu", "--ref", os.path.join(bleu, "case5.ref.txt"),
+                       "--hyp", os.path.join(bleu, "case5.hyp.txt"), "--sentence", "--json")
+    j = json.loads(out) if rc == 0 else {}
+    check("lsra bleu --sentence scores every line", rc == 0 and len(j.get("sentences", [])) == 20
+          and abs(j["sentences"][1]["bleu"] - 42.88819424803536) < 0.01, err)
+    rc, out, err = run("lsra", "bleu", "--ref", ref, "--hyp", hyp)
+    check("lsra bleu prints sacreBLEU's line", rc == 0 and out.startswith("BLEU = 59.43 "), err)
+    rc, out, err = run("lsra", "bleu", "--ref", ref, "--hyp", os.path.join(bleu, "case1.hyp.txt"))
+    check("lsra bleu: different line counts are an error", rc == 1 and "lines" in err, err)
+    rc, out, err = run("lsra", "bleu", "--ref", ref, "--hyp", hyp, "--tokenize", "intl")
+    check("lsra bleu: an unknown tokenizer is a usage error", rc == 2 and "intl" in err, err)
+    rc, out, err = run("lsra", "bleu", "--ref", os.path.join(d, "missing.txt"), "--hyp", hyp)
+    check("lsra bleu: a missing file is a clear error", rc == 1 and "missing.txt" in err, err)
+
 print(f"1..{len(results)}")
 sys.exit(0 if all(results) else 1)
