@@ -29,6 +29,17 @@ static void test_conv2d(void) {
     { 2, 4, 7, 7, 4, 5, 1, 2, 1, 4, FR_PAD_ZEROS }, { 2, 3, 10, 8, 2, 7, 1, 3, 1, 1, FR_PAD_REFLECT },
     { 1, 2, 9, 9, 3, 3, 1, 2, 2, 1, FR_PAD_ZEROS }, { 3, 5, 6, 6, 5, 3, 2, 1, 1, 5, FR_PAD_REFLECT },
     { 2, 6, 5, 5, 3, 1, 1, 0, 1, 1, FR_PAD_ZEROS },
+    /* inference paths on wider planes: shifted GEMMs (Cin >= 32, Wo >= 32), direct depthwise (Wo >= 16,
+     * 1, 2 or 4 vectors a row segment), few output channels (Cout <= 4), tiled im2col at stride 2 */
+    { 2, 32, 34, 33, 8, 3, 1, 1, 1, 1, FR_PAD_REFLECT }, { 1, 40, 36, 36, 6, 3, 1, 2, 2, 1, FR_PAD_ZEROS },
+    { 1, 32, 33, 40, 5, 5, 1, 2, 1, 1, FR_PAD_REFLECT }, { 2, 3, 20, 37, 3, 3, 1, 1, 1, 3, FR_PAD_REFLECT },
+    { 1, 4, 18, 70, 4, 5, 1, 2, 1, 4, FR_PAD_ZEROS }, { 2, 2, 17, 16, 2, 7, 1, 3, 1, 2, FR_PAD_REFLECT },
+    { 1, 5, 12, 50, 1, 7, 1, 3, 1, 1, FR_PAD_REFLECT }, { 2, 6, 9, 30, 3, 3, 1, 1, 1, 1, FR_PAD_ZEROS },
+    { 1, 8, 40, 41, 16, 3, 2, 1, 1, 1, FR_PAD_ZEROS }, { 3, 16, 8, 8, 24, 1, 1, 0, 1, 1, FR_PAD_ZEROS },
+    /* the direct kernel: stride 2 on phase planes (reflect, 5x5, a partial channel block), 1x1 over whole
+     * planes, stride 1 dilated */
+    { 2, 5, 35, 36, 7, 5, 2, 2, 1, 1, FR_PAD_REFLECT }, { 2, 9, 16, 20, 13, 1, 1, 0, 1, 1, FR_PAD_ZEROS },
+    { 1, 6, 21, 30, 8, 3, 1, 2, 2, 1, FR_PAD_REFLECT }, { 1, 3, 33, 34, 6, 3, 2, 0, 1, 1, FR_PAD_ZEROS },
   };
   for (guint c = 0; c < G_N_ELEMENTS(cfgs); c++) {
     FrGraph *g = fr_graph_new(0);
@@ -66,6 +77,9 @@ static void test_conv2d(void) {
 static void test_conv_transpose2d(void) {
   const struct { int B, Cin, H, W, Cout, k, stride, pad, opad; } cfgs[] = {
     { 2, 3, 4, 5, 2, 3, 2, 1, 1 }, { 1, 2, 5, 5, 3, 4, 2, 1, 0 }, { 2, 3, 4, 4, 2, 3, 1, 1, 0 }, { 1, 2, 3, 4, 2, 3, 3, 0, 2 },
+    /* phases as shifted GEMMs (Cin >= 32, W >= 16), a phase no tap reaches (k 1, stride 2) */
+    { 2, 32, 17, 16, 5, 3, 2, 1, 1 }, { 1, 33, 6, 20, 4, 4, 2, 1, 0 }, { 1, 32, 16, 18, 3, 3, 1, 1, 0 },
+    { 1, 32, 16, 16, 2, 3, 3, 0, 2 }, { 1, 32, 16, 16, 3, 1, 2, 0, 1 }, { 1, 3, 5, 6, 2, 1, 2, 0, 1 },
   };
   for (guint c = 0; c < G_N_ELEMENTS(cfgs); c++) {
     FrGraph *g = fr_graph_new(0);
@@ -310,6 +324,64 @@ static void test_embedding_attention(void) {
   fr_graph_free(g);
 }
 
+/* fr_instance_norm2d_ and fr_add_: without a recorded gradient the result overwrites the first argument
+ * and equals the out-of-place op; when recording they are the out-of-place op */
+static void test_inplace(void) {
+  FrGraph *g = fr_graph_new(0);
+  FrTensor *x = randn(g, 4, FR_SHAPE(2, 3, 5, 7)), *b = randn(g, 4, FR_SHAPE(2, 3, 5, 7));
+  int64_t n = fr_tensor_numel(x);
+  FrTensor *want_in = fr_instance_norm2d(g, x, NULL, NULL, 1e-5f, FR_ACT_RELU), *want_add = fr_add(g, x, b);
+  FrTensor *xc = fr_tensor_like(g, x), *xc2 = fr_tensor_like(g, x);
+  memcpy(xc->data, x->data, sizeof(float) * (size_t)n);
+  memcpy(xc2->data, x->data, sizeof(float) * (size_t)n);
+  FrTensor *y = fr_instance_norm2d_(g, xc, NULL, NULL, 1e-5f, FR_ACT_RELU);
+  g_assert_true(y->data == xc->data);
+  FrTensor *z = fr_add_(g, xc2, b);
+  g_assert_true(z->data == xc2->data);
+  for (int64_t i = 0; i < n; i++) {
+    g_assert_cmpfloat(y->data[i], ==, want_in->data[i]);
+    g_assert_cmpfloat(z->data[i], ==, want_add->data[i]);
+  }
+  /* recording: a new tensor, the argument untouched, the gradient flows */
+  FrTensor *p = fr_param_new("x", 4, FR_SHAPE(2, 3, 5, 7));
+  memcpy(p->data, x->data, sizeof(float) * (size_t)n);
+  FrTensor *yp = fr_add_(g, fr_instance_norm2d_(g, p, NULL, NULL, 1e-5f, FR_ACT_RELU), b);
+  g_assert_true(yp->data != p->data && yp->requires_grad);
+  for (int64_t i = 0; i < n; i++) {
+    g_assert_cmpfloat(p->data[i], ==, x->data[i]);
+    g_assert_cmpfloat(fabsf(yp->data[i] - (want_in->data[i] + b->data[i])), <=, 1e-6f);
+  }
+  fr_graph_backward(g, fr_sum(g, yp));
+  g_assert_nonnull(p->grad);
+  fr_param_free(p);
+  fr_graph_free(g);
+}
+
+/* fr_tanh (a vectorised tanh, no libm call) against tanh in double: a dense sweep and the edges */
+static void test_tanh(void) {
+  FrGraph *g = fr_graph_new(0);
+  int64_t n = 400001;
+  FrTensor *x = fr_tensor_new(g, 1, FR_SHAPE(n + 8));
+  for (int64_t i = 0; i < n; i++) x->data[i] = -20.0f + 40.0f * (float)i / (float)(n - 1);
+  const float edge[8] = { 0.0f, -0.0f, 0.4f, -0.39999998f, 1e-30f, 8.9999f, INFINITY, -INFINITY };
+  memcpy(x->data + n, edge, sizeof edge);
+  FrTensor *y = fr_tanh(g, x);
+  double worst = 0;
+  for (int64_t i = 0; i < n + 8; i++) {
+    double want = tanh((double)x->data[i]);
+    double ulp = fmax(fabs(want), 1e-38) * 1.1920929e-07;   /* float spacing at want, about */
+    worst = fmax(worst, fabs((double)y->data[i] - want) / ulp);
+  }
+  g_assert_cmpfloat(worst, <=, 2.0);
+  g_assert_true(signbit(y->data[n + 1]) && y->data[n + 1] == 0.0f);
+  g_assert_cmpfloat(y->data[n + 6], ==, 1.0f);
+  g_assert_cmpfloat(y->data[n + 7], ==, -1.0f);
+  x->data[0] = NAN;
+  y = fr_tanh(g, x);
+  g_assert_true(isnan(y->data[0]));
+  fr_graph_free(g);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   fr_rng_seed(&rng, 2024);
@@ -317,6 +389,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/ops/forward/conv_transpose2d", test_conv_transpose2d);
   g_test_add_func("/ops/forward/dense", test_dense);
   g_test_add_func("/ops/forward/norms", test_norms);
+  g_test_add_func("/ops/forward/inplace", test_inplace);
+  g_test_add_func("/ops/forward/tanh", test_tanh);
   g_test_add_func("/ops/forward/pool_softmax_activations", test_pool_softmax_act);
   g_test_add_func("/ops/forward/fake_quant", test_quant);
   g_test_add_func("/ops/forward/embedding_attention", test_embedding_attention);

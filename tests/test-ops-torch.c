@@ -95,6 +95,31 @@ static void run_case(gconstpointer data) {
   }
   g_assert_true(fr_tensor_same_shape(y, want_y));
   assert_close("y", y->data, want_y, 1e-4, 1e-5);
+  if (!strcmp(op, "conv2d") || !strcmp(op, "conv_transpose2d") || !strcmp(op, "instance_norm2d")) {
+    /* the inference path (no gradient: tiled convolutions, no saved statistics) against the same vectors */
+    FrGraph *gi = fr_graph_new(0);
+    gi->grad_enabled = false;
+    FrTensor *yi;
+    if (op[0] == 'i') {
+      yi = fr_instance_norm2d(gi, x, w, b, (float)json_object_get_double_member(m, "eps"), act);
+    } else if (!strcmp(op, "conv2d")) {
+      FrConv2dParams p = {
+        .stride = (int)json_object_get_int_member(m, "stride"),
+        .padding = (int)json_object_get_int_member(m, "padding"),
+        .dilation = (int)json_object_get_int_member(m, "dilation"),
+        .groups = (int)json_object_get_int_member(m, "groups"),
+        .pad_mode = !strcmp(json_object_get_string_member(m, "padding_mode"), "reflect") ? FR_PAD_REFLECT : FR_PAD_ZEROS,
+      };
+      yi = fr_conv2d(gi, x, w, b, p);
+    } else {
+      yi = fr_conv_transpose2d(gi, x, w, b, (int)json_object_get_int_member(m, "stride"),
+                               (int)json_object_get_int_member(m, "padding"),
+                               (int)json_object_get_int_member(m, "output_padding"));
+    }
+    g_assert_true(fr_tensor_same_shape(yi, want_y));
+    assert_close("y (no gradient)", yi->data, want_y, 1e-4, 1e-5);
+    fr_graph_free(gi);
+  }
   FrTensor *go = fr_tensor_wrap(g, gout->ndim, gout->shape, gout->data);
   fr_graph_backward(g, fr_sum(g, fr_mul(g, y, go)));
   struct { const char *grad; FrTensor *t; } grads[] = {

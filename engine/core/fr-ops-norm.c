@@ -7,6 +7,13 @@
 #include <math.h>
 #include <string.h>
 
+/* Kernels built for AVX-512, AVX2 and baseline x86-64; the loader picks one (the engine targets any x86-64). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FR_KERNEL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FR_KERNEL_CLONES
+#endif
+
 typedef struct {
   float *xhat;     /* normalised input */
   float *invstd;   /* one per statistics group */
@@ -240,6 +247,59 @@ typedef struct {
 
 static inline int64_t aff_idx(const RowCtx *k, int64_t r, int64_t s) { return k->per_feature ? s : r % k->C; }
 
+/* Instance norm: one affine pair per row, so y = act(x * scale + shift) in one vectorised pass after
+ * the two statistics passes (the row is in L1/L2 by then); xhat only when a backward will read it. */
+FR_KERNEL_CLONES static void rows_fwd_instance(void *p, int64_t r0, int64_t r1) {
+  RowCtx *k = p;
+  const int64_t S = k->S;
+  const FrAct act = k->c->act;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = k->x + r * S;   /* y may be x (fr_instance_norm2d_): no restrict, omp simd loops */
+    /* one pass: sums of d = x - x[0] and d^2 (the shift keeps d^2's sum free of cancellation), float
+     * lanes over blocks of 2048, the blocks summed in double */
+    const float piv = x[0];
+    double s1 = 0, s2 = 0;
+    for (int64_t j0 = 0; j0 < S; j0 += 2048) {
+      int64_t j1 = MIN(S, j0 + 2048);
+      float a1 = 0, a2 = 0;
+#pragma omp simd reduction(+:a1, a2)
+      for (int64_t j = j0; j < j1; j++) {
+        float d = x[j] - piv;
+        a1 += d;
+        a2 += d * d;
+      }
+      s1 += a1;
+      s2 += a2;
+    }
+    double dm = s1 / (double)S, var = MAX(0.0, s2 / (double)S - dm * dm);
+    float m = (float)(piv + dm);
+    float is = (float)(1.0 / sqrt(var + k->eps));
+    k->c->invstd[r] = is;
+    int64_t a = r % k->C;
+    float ga = k->gamma ? k->gamma[a] : 1.0f, be = k->beta ? k->beta[a] : 0.0f;
+    float scale = ga * is, shift = be - m * scale;
+    float *y = k->y + r * S;
+    if (k->c->xhat) {
+      float *restrict xh = k->c->xhat + r * S;
+#pragma omp simd
+      for (int64_t j = 0; j < S; j++) xh[j] = (x[j] - m) * is;
+    }
+    switch (act) {
+    case FR_ACT_RELU:
+#pragma omp simd
+      for (int64_t j = 0; j < S; j++) { float v = x[j] * scale + shift; y[j] = v > 0 ? v : 0; }
+      break;
+    case FR_ACT_NONE:
+#pragma omp simd
+      for (int64_t j = 0; j < S; j++) y[j] = x[j] * scale + shift;
+      break;
+    default:
+#pragma omp simd
+      for (int64_t j = 0; j < S; j++) y[j] = act_apply(act, x[j] * scale + shift);
+    }
+  }
+}
+
 static void rows_fwd(void *p, int64_t r0, int64_t r1) {
   RowCtx *k = p;
   for (int64_t r = r0; r < r1; r++) {
@@ -318,18 +378,24 @@ static void rows_bwd_node(FrGraph *g, FrNode *n) {
 }
 
 static FrTensor *row_norm(FrGraph *g, FrTensor *x, FrTensor *gamma, FrTensor *beta, float eps, FrAct act,
-                          int64_t R, int64_t S, int64_t C, bool per_feature, const char *name) {
+                          int64_t R, int64_t S, int64_t C, bool per_feature, const char *name, bool inplace) {
   gint64 t0 = fr_graph_op_begin(g);
-  FrTensor *y = fr_tensor_like(g, x);
+  bool records = g->grad_enabled && (x->requires_grad || (gamma && gamma->requires_grad) ||
+                                     (beta && beta->requires_grad));
+  /* in place only for instance norm (layer norm's row pass reads xhat it wrote): y is x's memory */
+  FrTensor *y = inplace && !records && !per_feature ? fr_tensor_wrap(g, x->ndim, x->shape, x->data)
+                                                    : fr_tensor_like(g, x);
   NormCtx *c = fr_graph_alloc(g, sizeof *c);
-  c->xhat = fr_graph_alloc(g, sizeof(float) * (size_t)fr_tensor_numel(x));
+  /* layer norm's forward writes xhat on its way to y, so it always gets one */
+  c->xhat = records || per_feature ? fr_graph_alloc(g, sizeof(float) * (size_t)fr_tensor_numel(x)) : NULL;
   c->invstd = fr_graph_alloc(g, sizeof(float) * (size_t)(R ? R : 1));
   c->act = act;
   RowCtx *k = fr_graph_alloc(g, sizeof *k);
   *k = (RowCtx){ .x = x->data, .y = y->data, .gamma = gamma ? gamma->data : NULL,
                  .beta = beta ? beta->data : NULL, .c = c, .R = R, .S = S, .C = C,
                  .per_feature = per_feature, .eps = eps };
-  fr_parallel_for(R, 1, rows_fwd, k);
+  /* rows of at least ~64k floats a task: splitting less is slower than one thread */
+  fr_parallel_for(R, MAX(1, 65536 / MAX(S, 1)), per_feature ? rows_fwd : rows_fwd_instance, k);
   fr_graph_op_end(g, t0, name, y, 0, 8.0 * (double)fr_tensor_numel(x), 4.0 * (double)fr_tensor_numel(y));
   FrNode *n = fr_graph_record(g, name, rows_bwd_node, y, 3, x, gamma, beta);
   if (n) n->ctx = k;
@@ -341,12 +407,20 @@ FrTensor *fr_instance_norm2d(FrGraph *g, FrTensor *x, FrTensor *gamma, FrTensor 
   int64_t C = x->shape[1];
   g_assert(!gamma || fr_tensor_numel(gamma) == C);
   return row_norm(g, x, gamma, beta, eps, act, x->shape[0] * C, x->shape[2] * x->shape[3], C, false,
-                  norm_name("instance", act));
+                  norm_name("instance", act), false);
+}
+
+FrTensor *fr_instance_norm2d_(FrGraph *g, FrTensor *x, FrTensor *gamma, FrTensor *beta, float eps, FrAct act) {
+  g_assert(x->ndim == 4 && fr_tensor_is_contiguous(x));
+  int64_t C = x->shape[1];
+  g_assert(!gamma || fr_tensor_numel(gamma) == C);
+  return row_norm(g, x, gamma, beta, eps, act, x->shape[0] * C, x->shape[2] * x->shape[3], C, false,
+                  norm_name("instance", act), true);
 }
 
 FrTensor *fr_layer_norm(FrGraph *g, FrTensor *x, FrTensor *gamma, FrTensor *beta, float eps, FrAct act) {
   int64_t D = x->shape[x->ndim - 1];
   g_assert(!gamma || fr_tensor_numel(gamma) == D);
   return row_norm(g, x, gamma, beta, eps, act, fr_tensor_numel(x) / (D ? D : 1), D, D, true,
-                  norm_name("layer", act));
+                  norm_name("layer", act), false);
 }

@@ -53,9 +53,12 @@ typedef struct {
 } FrConv2dParams;
 #define FR_CONV2D_DEFAULT ((FrConv2dParams){ .stride = 1, .padding = 0, .dilation = 1, .groups = 1 })
 /* x [N,Cin,H,W], w [Cout, Cin/groups, kh, kw], b [Cout] or NULL. Depthwise (groups == Cin == Cout)
- * runs as a direct loop; everything else as im2col + one GEMM with the batch folded into N. */
+ * runs as a direct loop; everything else as im2col + one GEMM with the batch folded into N when a
+ * gradient is recorded, and without a full im2col when not (shifted GEMMs, tiles, a direct kernel for
+ * Cout <= 4: see fr-ops-conv.c). */
 FrTensor *fr_conv2d(FrGraph *g, FrTensor *x, FrTensor *w, FrTensor *b, FrConv2dParams p);
-/* x [N,Cin,H,W], w [Cin, Cout, kh, kw] (PyTorch layout), groups 1. */
+/* x [N,Cin,H,W], w [Cin, Cout, kh, kw] (PyTorch layout), groups 1. Forward as stride x stride phases
+ * (ordinary convolutions of x), no col2im. */
 FrTensor *fr_conv_transpose2d(FrGraph *g, FrTensor *x, FrTensor *w, FrTensor *b, int stride, int padding,
                               int output_padding);
 
@@ -66,6 +69,15 @@ FrTensor *fr_batch_norm2d(FrGraph *g, FrTensor *x, FrTensor *gamma, FrTensor *be
                           float *running_var, float momentum, float eps, FrAct act);
 FrTensor *fr_instance_norm2d(FrGraph *g, FrTensor *x, FrTensor *gamma, FrTensor *beta, float eps, FrAct act);
 FrTensor *fr_layer_norm(FrGraph *g, FrTensor *x, FrTensor *gamma, FrTensor *beta, float eps, FrAct act);
+
+/* ---- in place, for inference ----
+ * When the op records no gradient (the graph has gradients off, or no input needs one) these write their
+ * result over their first argument and return a tensor on that memory, so the first argument must not be
+ * read afterwards (it is the output). When the op records, they are exactly fr_instance_norm2d and fr_add
+ * (a new tensor; the argument is left alone). Used by forward passes whose intermediates are dead after
+ * their one use: fewer bytes through the caches. */
+FrTensor *fr_instance_norm2d_(FrGraph *g, FrTensor *x, FrTensor *gamma, FrTensor *beta, float eps, FrAct act);
+FrTensor *fr_add_(FrGraph *g, FrTensor *a, FrTensor *b);
 
 /* ---- pooling ---- */
 FrTensor *fr_max_pool2d(FrGraph *g, FrTensor *x, int k, int stride, int padding);

@@ -129,8 +129,11 @@ void fr_parallel_for(int64_t n, int64_t grain, FrParallelFn fn, void *ctx) {
   g_private_set(&in_worker, GINT_TO_POINTER(1));
   run_chunks();
   g_private_set(&in_worker, NULL);
+  /* Done when every chunk is: a worker that wakes only now finds no chunk left and touches neither fn
+   * nor ctx, and the next loop waits for it (active) before changing the loop's fields. Waiting for it
+   * here as well cost a scheduler wake-up per loop whenever the other cores were busy. */
   g_mutex_lock(&pool.lock);
-  while (pool.finished < pool.n_chunks || pool.active > 0) g_cond_wait(&pool.done, &pool.lock);
+  while (pool.finished < pool.n_chunks) g_cond_wait(&pool.done, &pool.lock);
   g_mutex_unlock(&pool.lock);
   g_mutex_unlock(&pool.dispatch);
 }

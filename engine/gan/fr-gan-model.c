@@ -18,7 +18,18 @@ struct FrGanGenerator {
   int in_c, out_c;
   FrParamSet *ps;
   GHashTable *meta;   /* of the file it was loaded from; may be NULL */
+  gpointer spare;     /* a RunGraphs kept between fr_gan_generator_run calls (taken atomically) */
 };
+
+/* The two graphs fr_gan_generator_run alternates between, stage by stage (see forward_staged). */
+typedef struct { FrGraph *g[2]; } RunGraphs;
+
+static void run_graphs_free(RunGraphs *r) {
+  if (!r) return;
+  fr_graph_free(r->g[0]);
+  fr_graph_free(r->g[1]);
+  g_free(r);
+}
 
 /* ---- configs ---------------------------------------------------------------------------------- */
 
@@ -157,6 +168,7 @@ FrGanGenerator *fr_gan_generator_new(FrGanKind kind, const FrGanConfig *max, int
 void fr_gan_generator_free(FrGanGenerator *g) {
   if (!g) return;
   fr_param_set_free(g->ps);
+  run_graphs_free(g->spare);
   if (g->meta) g_hash_table_unref(g->meta);
   g_free(g);
 }
@@ -262,22 +274,46 @@ static FrTensor *conv_t(FrGanGenerator *g, FrGraph *gr, FrTensor *x, const char 
 
 #define IN_EPS 1e-5f
 
+/* x is always a convolution's fresh output, read by nothing else: in inference it is normalised in place */
 static FrTensor *norm(FrGraph *gr, FrTensor *x, FrAct act) {
-  return fr_instance_norm2d(gr, x, NULL, NULL, IN_EPS, act);
+  return fr_instance_norm2d_(gr, x, NULL, NULL, IN_EPS, act);
 }
 
-FrTensor *fr_gan_generator_forward(FrGanGenerator *g, FrGraph *gr, FrTensor *x, const FrGanConfig *c, FrTensor **taps) {
+/* Where each stage of the forward allocates. A training forward runs in one graph (the backward needs
+ * everything). Inference alternates between two graphs, resetting the one it enters: a stage reads only
+ * the previous stage's output (the residual input included), which lives in the other graph, so memory
+ * stays at two stages' worth instead of the whole network's (at 256x256 the ResNet's activations take
+ * ~300 MB), and the same memory is reused from stage to stage and from call to call. */
+typedef struct {
+  FrGraph *g[2];
+  int cur;
+  bool staged;
+} Stages;
+
+static FrGraph *stage(Stages *s) {
+  if (!s->staged) return s->g[0];
+  s->cur ^= 1;
+  fr_graph_reset(s->g[s->cur]);
+  return s->g[s->cur];
+}
+
+static FrTensor *forward_staged(FrGanGenerator *g, Stages *st, FrTensor *x, const FrGanConfig *c, FrTensor **taps) {
   if (!c) c = &g->max;
   g_assert(fr_gan_config_fits(c, &g->max));
   g_assert(x->ndim == 4 && x->shape[1] == g->in_c && x->shape[2] % 4 == 0 && x->shape[3] % 4 == 0);
+  g_assert(!taps || !st->staged);
   Widths w = widths_of(c);
+  FrGraph *gr = stage(st);
   FrTensor *h = norm(gr, conv(g, gr, x, "stem", w.stem, 1, 3, FR_PAD_REFLECT, 1), FR_ACT_RELU);
+  gr = stage(st);
   h = norm(gr, conv(g, gr, h, "down1", w.down1, 2, 1, FR_PAD_ZEROS, 1), FR_ACT_RELU);
+  gr = stage(st);
   h = norm(gr, conv(g, gr, h, "down2", w.res, 2, 1, FR_PAD_ZEROS, 1), FR_ACT_RELU);
   if (taps) taps[0] = h;
   for (int b = 0; b < FR_GAN_BLOCKS; b++) {
     char l1[24], l2[24], l3[24], l4[24];
     FrTensor *r;
+    gr = stage(st);
     if (g->kind == FR_GAN_RESNET) {
       g_snprintf(l1, sizeof l1, "block%d.conv1", b + 1);
       g_snprintf(l2, sizeof l2, "block%d.conv2", b + 1);
@@ -294,28 +330,47 @@ FrTensor *fr_gan_generator_forward(FrGanGenerator *g, FrGraph *gr, FrTensor *x, 
       r = norm(gr, conv(g, gr, r, l3, w.inner[b], 1, 1, FR_PAD_REFLECT, w.inner[b]), FR_ACT_NONE);
       r = norm(gr, conv(g, gr, r, l4, w.res, 1, 0, FR_PAD_ZEROS, 1), FR_ACT_NONE);
     }
-    h = fr_add(gr, h, r);
+    h = fr_add_(gr, r, h);   /* r is dead after this: in inference the sum overwrites it, not h */
     if (taps && (b + 1) % 3 == 0) taps[(b + 1) / 3] = h;
   }
+  gr = stage(st);
   h = norm(gr, conv_t(g, gr, h, "up1", w.up1), FR_ACT_RELU);
+  gr = stage(st);
   h = norm(gr, conv_t(g, gr, h, "up2", w.up2), FR_ACT_RELU);
+  gr = stage(st);
   h = conv(g, gr, h, "out", g->out_c, 1, 3, FR_PAD_REFLECT, 1);
   return fr_tanh(gr, h);
 }
 
+FrTensor *fr_gan_generator_forward(FrGanGenerator *g, FrGraph *gr, FrTensor *x, const FrGanConfig *c, FrTensor **taps) {
+  Stages st = { { gr, gr }, 0, false };
+  return forward_staged(g, &st, x, c, taps);
+}
+
 void fr_gan_generator_run(FrGanGenerator *g, const FrGanConfig *c, const float *in, int n, int H, int W, float *out) {
-  FrGraph *gr = fr_graph_new(0);
-  gr->grad_enabled = false;
-  gr->training = false;
-  const int chunk = 64;   /* bounds the arena: activations of 64 images at a time */
+  /* the graphs of an earlier call when no other call holds them: their arenas are already the right
+   * size, so a steady stream of calls allocates (and page-faults) nothing */
+  RunGraphs *rg = g_atomic_pointer_exchange(&g->spare, NULL);
+  if (!rg) {
+    rg = g_new0(RunGraphs, 1);
+    for (int i = 0; i < 2; i++) {
+      rg->g[i] = fr_graph_new(0);
+      rg->g[i]->grad_enabled = false;
+      rg->g[i]->training = false;
+    }
+  }
+  const int chunk = 64;   /* bounds the arenas: activations of 64 images at a time */
   for (int i = 0; i < n; i += chunk) {
     int m = MIN(chunk, n - i);
-    FrTensor *x = fr_tensor_wrap(gr, 4, FR_SHAPE(m, g->in_c, H, W), (float *)in + (size_t)i * g->in_c * H * W);
-    FrTensor *y = fr_gan_generator_forward(g, gr, x, c, NULL);
+    /* x lives in g[0]; the first stage enters g[1] */
+    Stages st = { { rg->g[0], rg->g[1] }, 0, true };
+    fr_graph_reset(rg->g[0]);
+    FrTensor *x = fr_tensor_wrap(rg->g[0], 4, FR_SHAPE(m, g->in_c, H, W), (float *)in + (size_t)i * g->in_c * H * W);
+    FrTensor *y = forward_staged(g, &st, x, c, NULL);
     memcpy(out + (size_t)i * g->out_c * H * W, y->data, sizeof(float) * (size_t)m * g->out_c * H * W);
-    fr_graph_reset(gr);
   }
-  fr_graph_free(gr);
+  for (int i = 0; i < 2; i++) fr_graph_reset(rg->g[i]);
+  if (!g_atomic_pointer_compare_and_exchange(&g->spare, NULL, rg)) run_graphs_free(rg);
 }
 
 FrGanGenerator *fr_gan_generator_extract(FrGanGenerator *g, const FrGanConfig *c) {
