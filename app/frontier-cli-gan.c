@@ -47,6 +47,8 @@ static int cmd_train(int argc, char **argv, FrGanStage stage) {
       "Weight of the distillation loss (default 1)", "W" },
     { stage == FR_GAN_STAGE_TEACHER ? NULL : "unpaired", 0, 0, G_OPTION_ARG_NONE, &cfg.unpaired,
       "Reconstruct the teacher's output instead of the ground truth", NULL },
+    { stage == FR_GAN_STAGE_SUPERNET ? "sandwich" : NULL, 0, 0, G_OPTION_ARG_NONE, &cfg.sandwich,
+      "Sandwich rule: the widest and narrowest sub-generators train every step too", NULL },
     { stage == FR_GAN_STAGE_TEACHER ? NULL : "teacher", 0, 0, G_OPTION_ARG_FILENAME, &teacher,
       "Teacher generator (default: the shipped one)", "PATH" },
     { stage == FR_GAN_STAGE_FINETUNE ? "supernet" : NULL, 0, 0, G_OPTION_ARG_FILENAME, &init,

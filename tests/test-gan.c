@@ -273,6 +273,22 @@ static void test_train_resume(void) {
   sc.resume = TRUE;
   g_assert_true(run_train(&sc, &e));
   assert_same_file_tensors(super, s2);
+  /* the sandwich rule: its own run (a plain checkpoint is refused), and it resumes bit for bit too */
+  sc.sandwich = TRUE;
+  g_assert_false(run_train(&sc, &e));
+  g_assert_error(e, FR_GAN_ERROR, FR_GAN_ERROR_CHECKPOINT);
+  g_clear_error(&e);
+  sc.resume = FALSE;
+  sc.output = super;
+  g_assert_true(run_train(&sc, &e));
+  g_assert_no_error(e);
+  sc.output = s2;
+  sc.stop_after = 2;
+  g_assert_true(run_train(&sc, &e));
+  sc.stop_after = 0;
+  sc.resume = TRUE;
+  g_assert_true(run_train(&sc, &e));
+  assert_same_file_tensors(super, s2);
 
   /* fine-tune: a config wider than the supernet, and a missing teacher, are clear errors */
   FrGanTrainConfig fc;

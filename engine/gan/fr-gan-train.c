@@ -203,28 +203,52 @@ static Losses train_step(Run *r, const FrGanData *data, const int *idx, int64_t 
   fr_graph_backward(gd, loss_d);
   fr_optim_step(r->opt_d, lr);
 
-  /* generator: fool the updated discriminator, reconstruct, and (students) match the teacher */
+  /* generator: fool the updated discriminator, reconstruct, and (students) match the teacher. With the
+   * sandwich rule the widest and the narrowest sub-generators join the sampled one every step (their
+   * losses averaged), so the extremes of the supernet are trained as often as the middle. */
   fr_optim_zero_grad(r->opt_g);
-  FrTensor *adv = fr_scale(gg, fr_mean(gg, disc_forward(r->disc, gg, x, fake)), -1.0f);
-  FrTensor *target = cfg->unpaired && t_out ? fr_tensor_wrap(gg, 4, shape, t_out->data) : real;
-  FrTensor *l1 = fr_l1_loss(gg, fake, target);
-  FrTensor *loss_g = fr_add(gg, adv, fr_scale(gg, l1, (float)cfg->lambda_l1));
-  double distill = 0;
-  if (r->adapt) {
-    int sw = (int)s_taps[0]->shape[1];
-    for (int t = 0; t < FR_GAN_TAPS; t++) {
-      char wn[16], bn[16];
-      g_snprintf(wn, sizeof wn, "a%d.w", t + 1);
-      g_snprintf(bn, sizeof bn, "a%d.b", t + 1);
-      FrTensor *w = fr_param_set_get(r->adapt, wn);
-      if (sw < w->shape[1]) w = fr_slice(gg, w, 1, 0, sw);
-      FrTensor *a = fr_conv2d(gg, s_taps[t], w, fr_param_set_get(r->adapt, bn), FR_CONV2D_DEFAULT);
-      FrTensor *tt = fr_tensor_wrap(gg, 4, t_taps[t]->shape, t_taps[t]->data);
-      FrTensor *mse = fr_mse_loss(gg, a, tt);
-      distill += scalar(mse);
-      loss_g = fr_add(gg, loss_g, fr_scale(gg, mse, (float)cfg->lambda_distill));
+  FrGanConfig extra[2];
+  int n_cfg = 1;
+  if (cfg->sandwich && cfg->stage == FR_GAN_STAGE_SUPERNET) {
+    extra[0] = *fr_gan_generator_max(r->gen);
+    for (int i = 0; i < FR_GAN_CONFIG_LEN; i++) {
+      int n;
+      const int *o = fr_gan_width_options(extra[0].ch[i], &n);
+      extra[1].ch[i] = o[n - 1];
     }
+    n_cfg = 3;
   }
+  FrTensor *loss_g = NULL, *adv = NULL, *l1 = NULL;
+  double distill = 0;
+  for (int k = 0; k < n_cfg; k++) {
+    FrTensor *taps_k[FR_GAN_TAPS], *fake_k = fake, **tk = s_taps;
+    if (k > 0) {
+      tk = taps_k;
+      fake_k = fr_gan_generator_forward(r->gen, gg, x, &extra[k - 1], r->adapt ? tk : NULL);
+    }
+    FrTensor *adv_k = fr_scale(gg, fr_mean(gg, disc_forward(r->disc, gg, x, fake_k)), -1.0f);
+    FrTensor *target = cfg->unpaired && t_out ? fr_tensor_wrap(gg, 4, shape, t_out->data) : real;
+    FrTensor *l1_k = fr_l1_loss(gg, fake_k, target);
+    FrTensor *loss_k = fr_add(gg, adv_k, fr_scale(gg, l1_k, (float)cfg->lambda_l1));
+    if (r->adapt) {
+      int sw = (int)tk[0]->shape[1];
+      for (int t = 0; t < FR_GAN_TAPS; t++) {
+        char wn[16], bn[16];
+        g_snprintf(wn, sizeof wn, "a%d.w", t + 1);
+        g_snprintf(bn, sizeof bn, "a%d.b", t + 1);
+        FrTensor *w = fr_param_set_get(r->adapt, wn);
+        if (sw < w->shape[1]) w = fr_slice(gg, w, 1, 0, sw);
+        FrTensor *a = fr_conv2d(gg, tk[t], w, fr_param_set_get(r->adapt, bn), FR_CONV2D_DEFAULT);
+        FrTensor *tt = fr_tensor_wrap(gg, 4, t_taps[t]->shape, t_taps[t]->data);
+        FrTensor *mse = fr_mse_loss(gg, a, tt);
+        if (k == 0) distill += scalar(mse);
+        loss_k = fr_add(gg, loss_k, fr_scale(gg, mse, (float)cfg->lambda_distill));
+      }
+    }
+    if (k == 0) adv = adv_k, l1 = l1_k;   /* reported: the sampled sub-generator's */
+    loss_g = loss_g ? fr_add(gg, loss_g, loss_k) : loss_k;
+  }
+  if (n_cfg > 1) loss_g = fr_scale(gg, loss_g, 1.0f / (float)n_cfg);
   fr_graph_backward(gg, loss_g);
   fr_optim_step(r->opt_g, lr);
   return (Losses){ scalar(adv), scalar(loss_d), scalar(l1), distill };
@@ -492,9 +516,10 @@ gboolean fr_gan_train_job(FrJob *job, gpointer data, GError **error) {
   int per_epoch = n_train / r.B;
   int64_t total = cfg->steps;
   static const char *const stage_names[] = { "teacher", "supernet", "finetune" };
-  run_id = g_strdup_printf("%s ngf%d ndf%d steps%d b%d lr%g l1 %g distill %g%s seed%" G_GUINT64_FORMAT " n%d%s%s",
+  run_id = g_strdup_printf("%s ngf%d ndf%d steps%d b%d lr%g l1 %g distill %g%s%s seed%" G_GUINT64_FORMAT " n%d%s%s",
                            stage_names[cfg->stage], cfg->ngf, cfg->ndf, cfg->steps, r.B, cfg->lr, cfg->lambda_l1,
-                           cfg->lambda_distill, cfg->unpaired ? " unpaired" : "", cfg->seed, n_train,
+                           cfg->lambda_distill, cfg->unpaired ? " unpaired" : "",
+                           cfg->sandwich && cfg->stage == FR_GAN_STAGE_SUPERNET ? " sandwich" : "", cfg->seed, n_train,
                            cfg->config ? " config " : "", cfg->config ? cfg->config : "");
   ckpt = cfg->checkpoint ? g_strdup(cfg->checkpoint) : g_strconcat(cfg->output, ".ckpt", NULL);
   int64_t step = 0;

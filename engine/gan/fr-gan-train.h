@@ -28,6 +28,7 @@ typedef struct {
   double lambda_l1;        /* default 100 */
   double lambda_distill;   /* default 1 */
   gboolean unpaired;       /* reconstruct the teacher's output */
+  gboolean sandwich;       /* supernet: the widest and narrowest sub-generators train every step too */
   guint64 seed;            /* default 1 */
   int threads;             /* 0: all cores */
   int train_limit;         /* 0: all FR_GAN_TRAIN_IMAGES */
