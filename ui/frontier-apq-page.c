@@ -2310,31 +2310,6 @@ frontier_apq_page_finalize(GObject *object)
   G_OBJECT_CLASS(frontier_apq_page_parent_class)->finalize(object);
 }
 
-static const char page_css[] =
-  ".frontier-apq-message { padding: 10px 14px; border-radius: 12px; }\n"
-  ".frontier-apq-message.error { background-color: alpha(@error_color, 0.12); }\n"
-  ".frontier-apq-message.error label { color: @window_fg_color; }\n"
-  ".frontier-apq-message.warning { background-color: alpha(@warning_color, 0.14); }\n"
-  ".frontier-apq-message.warning label { color: @window_fg_color; }\n"
-  "apqpage progressbar > text { font-feature-settings: \"tnum\"; }\n"
-  "apqpage progressbar > trough, apqpage progressbar > trough > progress { min-height: 8px; border-radius: 4px; }\n"
-  "apqpage list.boxed-list row:selected { background-color: alpha(@accent_bg_color, 0.16); }\n"
-  "apqarch.card, barchart.card { padding: 0; }\n";
-
-static void
-ensure_css(void)
-{
-  static gboolean done = FALSE;
-  GdkDisplay *display = gdk_display_get_default();
-  if (done || display == NULL)
-    return;
-  done = TRUE;
-  GtkCssProvider *provider = gtk_css_provider_new();
-  gtk_css_provider_load_from_data(provider, page_css, -1);
-  gtk_style_context_add_provider_for_display(display, GTK_STYLE_PROVIDER(provider),
-                                             GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
-  g_object_unref(provider);
-}
 
 static void
 frontier_apq_page_class_init(FrontierApqPageClass *klass)
@@ -2421,7 +2396,6 @@ frontier_apq_page_class_init(FrontierApqPageClass *klass)
 static void
 frontier_apq_page_init(FrontierApqPage *self)
 {
-  ensure_css();
   gtk_widget_init_template(GTK_WIDGET(self));
   self->cancellable = g_cancellable_new();
   self->tables = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, table_info_unref);

@@ -2502,30 +2502,6 @@ frontier_gan_page_finalize(GObject *object)
   G_OBJECT_CLASS(frontier_gan_page_parent_class)->finalize(object);
 }
 
-static const char page_css[] =
-  ".frontier-gan-message { padding: 10px 14px; border-radius: 12px; }\n"
-  ".frontier-gan-message.error { background-color: alpha(@error_color, 0.12); }\n"
-  ".frontier-gan-message.warning { background-color: alpha(@warning_color, 0.14); }\n"
-  ".frontier-gan-message label { color: @window_fg_color; }\n"
-  ".frontier-gan-output { padding: 12px; }\n"
-  "ganpage progressbar > text { font-feature-settings: \"tnum\"; }\n"
-  "ganpage progressbar > trough, ganpage progressbar > trough > progress { min-height: 8px; border-radius: 4px; }\n"
-  "ganimage.output { background-color: black; border-radius: 6px; }\n";
-
-static void
-ensure_css(void)
-{
-  static gboolean done = FALSE;
-  GdkDisplay *display = gdk_display_get_default();
-  if (done || display == NULL)
-    return;
-  done = TRUE;
-  GtkCssProvider *provider = gtk_css_provider_new();
-  gtk_css_provider_load_from_data(provider, page_css, -1);
-  gtk_style_context_add_provider_for_display(display, GTK_STYLE_PROVIDER(provider),
-                                             GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
-  g_object_unref(provider);
-}
 
 static void
 frontier_gan_page_class_init(FrontierGanPageClass *klass)
@@ -2638,7 +2614,6 @@ frontier_gan_page_class_init(FrontierGanPageClass *klass)
 static void
 frontier_gan_page_init(FrontierGanPage *self)
 {
-  ensure_css();
   gtk_widget_init_template(GTK_WIDGET(self));
   self->cancellable = g_cancellable_new();
   self->sel_candidate = self->sel_search = self->sel_student = -1;

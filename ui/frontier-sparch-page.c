@@ -1753,32 +1753,6 @@ frontier_sparch_page_finalize(GObject *object)
   G_OBJECT_CLASS(frontier_sparch_page_parent_class)->finalize(object);
 }
 
-/* The page's few style additions (Frontier's stylesheet is shared; these stay with the page). */
-static const char page_css[] =
-  ".frontier-tag { padding: 1px 9px; border-radius: 999px; font-size: 0.8em; font-weight: bold;"
-  "  background-color: alpha(@warning_bg_color, 0.18); color: @warning_color; }\n"
-  "sparchpage:drop(active) { box-shadow: inset 0 0 0 3px alpha(@accent_bg_color, 0.7); }\n"
-  "sparchpage progressbar > text { font-feature-settings: \"tnum\"; }\n"
-  "sparchpage progressbar > trough, sparchpage progressbar > trough > progress {"
-  "  min-height: 8px; border-radius: 4px; }\n"
-  "sparchpage list.boxed-list row:selected { background-color: alpha(@accent_bg_color, 0.16); }\n"
-  "barchart.card, spyplot, sparchpipeline.card, sparchcomparator.card { padding: 0; }\n"
-  ".frontier-stat { padding: 10px 14px; }\n";
-
-static void
-ensure_css(void)
-{
-  static gboolean done = FALSE;
-  GdkDisplay *display = gdk_display_get_default();
-  if (done || display == NULL)
-    return;
-  done = TRUE;
-  GtkCssProvider *provider = gtk_css_provider_new();
-  gtk_css_provider_load_from_data(provider, page_css, -1);
-  gtk_style_context_add_provider_for_display(display, GTK_STYLE_PROVIDER(provider),
-                                             GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
-  g_object_unref(provider);
-}
 
 static void
 frontier_sparch_page_class_init(FrontierSparchPageClass *klass)
@@ -1886,7 +1860,6 @@ frontier_sparch_page_class_init(FrontierSparchPageClass *klass)
 static void
 frontier_sparch_page_init(FrontierSparchPage *self)
 {
-  ensure_css();
   gtk_widget_init_template(GTK_WIDGET(self));
   self->cancellable = g_cancellable_new();
 
