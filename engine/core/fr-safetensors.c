@@ -950,6 +950,18 @@ fr_safetensors_get(const FrSafetensors *st, const char *name)
   return e ? &e->t : NULL;
 }
 
+GHashTable *
+fr_safetensors_dup_metadata(const FrSafetensors *st)
+{
+  GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, st->meta);
+  while (g_hash_table_iter_next(&it, &k, &v))
+    g_hash_table_insert(t, g_strdup(k), g_strdup(v));
+  return t;
+}
+
 const char *
 fr_safetensors_get_metadata(const FrSafetensors *st, const char *key)
 {

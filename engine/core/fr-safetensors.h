@@ -58,6 +58,8 @@ int fr_safetensors_n_tensors(const FrSafetensors *st);
 const FrSafeTensor *fr_safetensors_nth(const FrSafetensors *st, int i);               /* in file order of offsets */
 const FrSafeTensor *fr_safetensors_get(const FrSafetensors *st, const char *name);    /* NULL if absent */
 const char *fr_safetensors_get_metadata(const FrSafetensors *st, const char *key);    /* NULL if absent */
+/* A new table holding copies of every metadata key and value. */
+GHashTable *fr_safetensors_dup_metadata(const FrSafetensors *st);
 
 /* Copies a tensor into dst as float32 (F32, F16, BF16, F64 accepted), checking that its shape equals
  * (ndim, shape); a clear FR_SAFETENSORS_ERROR_SHAPE / _MISSING error otherwise (and _FORMAT for a

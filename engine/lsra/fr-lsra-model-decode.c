@@ -1,0 +1,364 @@
+/* Incremental decoding and inspection of a translation model (see fr-lsra-model.h).
+ *
+ * The encoder runs once as in training (one batched pass, padding masked). Each decoder step then
+ * takes one token per hypothesis and walks the layers on [N, d] rows: self-attention reads the keys
+ * and values cached at earlier steps, encoder-decoder attention reads keys and values projected once
+ * from the encoder output, and a Lite block's causal convolution keeps its last K - 1 inputs in an
+ * FrLsraConvState. Linear layers go through fr_linear on a graph with gradients off; the attention
+ * over the caches is plain loops, one hypothesis per pool item. */
+#include "fr-lsra-model-private.h"
+#include "fr-lsra-bpe.h"
+#include "fr-lsra-conv.h"
+#include "fr-lsra-ops.h"
+#include "fr-pool.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+  float *k, *v;            /* self-attention cache [N, max_steps, A] */
+  float *ck, *cv;          /* encoder-decoder keys and values [n, S, d] */
+  float *cross_p;          /* the last step's cross-attention weights [N, heads, S] */
+  FrLsraConvState *conv;   /* Lite */
+} LayerCache;
+
+struct FrLsraDecoder {
+  FrLsraModel *m;
+  int n, beam, N, S, max_steps, steps;
+  int32_t *src_len;        /* [n], with </s> */
+  int32_t *sent;           /* [N]: the sentence each hypothesis reads */
+  LayerCache layers[FR_LSRA_MAX_LAYERS];
+  FrGraph *g;
+  float *tmp;              /* reorder scratch */
+};
+
+static gboolean check_sources(const FrLsraModel *m, int n, const int32_t *const *src, const int *src_len,
+                              GError **error) {
+  if (n < 1) {
+    g_set_error(error, FR_LSRA_ERROR, FR_LSRA_ERROR_INVALID, "nothing to translate");
+    return FALSE;
+  }
+  for (int i = 0; i < n; i++) {
+    if (src_len[i] < 0 || src_len[i] + 1 > FR_LSRA_MAX_TOKENS) {
+      g_set_error(error, FR_LSRA_ERROR, FR_LSRA_ERROR_INVALID,
+                  "sentence %d has %d tokens; the models take 0 to %d", i + 1, src_len[i], FR_LSRA_MAX_TOKENS - 1);
+      return FALSE;
+    }
+    for (int t = 0; t < src_len[i]; t++)
+      if (src[i][t] < 0 || src[i][t] >= m->cfg.src_vocab) {
+        g_set_error(error, FR_LSRA_ERROR, FR_LSRA_ERROR_INVALID, "sentence %d: token id %d outside the vocabulary",
+                    i + 1, src[i][t]);
+        return FALSE;
+      }
+  }
+  return TRUE;
+}
+
+/* src [n, S] with </s> and padding, from the callers' arrays */
+static int32_t *pack_sources(int n, const int32_t *const *src, const int *src_len, int *S_out, int32_t *len) {
+  int S = 1;
+  for (int i = 0; i < n; i++) S = MAX(S, src_len[i] + 1);
+  int32_t *ids = g_new0(int32_t, (gsize)n * S);
+  for (int i = 0; i < n; i++) {
+    memcpy(ids + (gsize)i * S, src[i], sizeof(int32_t) * (size_t)src_len[i]);
+    ids[(gsize)i * S + src_len[i]] = FR_LSRA_BPE_EOS;
+    len[i] = src_len[i] + 1;
+  }
+  *S_out = S;
+  return ids;
+}
+
+static int self_width(const FrLsraConfig *c) {
+  return c->arch == FR_LSRA_ARCH_LITE ? c->attn_dim : c->d_model;
+}
+
+FrLsraDecoder *fr_lsra_decoder_new(FrLsraModel *m, int n, const int32_t *const *src, const int *src_len, int beam,
+                                   int max_steps, GError **error) {
+  if (!check_sources(m, n, src, src_len, error)) return NULL;
+  if (beam < 1 || max_steps < 1 || max_steps > FR_LSRA_MAX_TOKENS) {
+    g_set_error(error, FR_LSRA_ERROR, FR_LSRA_ERROR_INVALID, "beam must be >= 1 and max steps in [1, %d]",
+                FR_LSRA_MAX_TOKENS);
+    return NULL;
+  }
+  const FrLsraConfig *c = &m->cfg;
+  FrLsraDecoder *d = g_new0(FrLsraDecoder, 1);
+  d->m = m;
+  d->n = n;
+  d->beam = beam;
+  d->N = n * beam;
+  d->max_steps = max_steps;
+  d->src_len = g_new(int32_t, n);
+  int32_t *ids = pack_sources(n, src, src_len, &d->S, d->src_len);
+  d->sent = g_new(int32_t, d->N);
+  for (int h = 0; h < d->N; h++) d->sent[h] = h / beam;
+  d->g = fr_graph_new(0);
+  d->g->grad_enabled = false;
+  d->g->training = false;
+
+  FrLsraTrainOpts o = { 0 };
+  FrTensor *enc = fr_lsra_encode(d->g, m, ids, d->src_len, n, d->S, &o, NULL);
+  const int64_t A = self_width(c), dm = c->d_model;
+  for (int l = 0; l < c->dec_layers; l++) {
+    LayerCache *lc = &d->layers[l];
+    const FrLsraLayer *L = &m->dec[l];
+    lc->k = g_new0(float, (gsize)d->N * max_steps * A);
+    lc->v = g_new0(float, (gsize)d->N * max_steps * A);
+    FrTensor *ck = fr_lsra_lin(d->g, enc, &L->cross.k), *cv = fr_lsra_lin(d->g, enc, &L->cross.v);
+    lc->ck = g_memdup2(ck->data, sizeof(float) * (gsize)n * d->S * dm);
+    lc->cv = g_memdup2(cv->data, sizeof(float) * (gsize)n * d->S * dm);
+    lc->cross_p = g_new0(float, (gsize)d->N * c->heads * d->S);
+    if (c->arch == FR_LSRA_ARCH_LITE) lc->conv = fr_lsra_conv_state_new(d->N, dm - c->attn_dim, L->conv.K);
+  }
+  d->tmp = g_new(float, (gsize)d->N * max_steps * A);
+  fr_graph_reset(d->g);
+  g_free(ids);
+  return d;
+}
+
+void fr_lsra_decoder_free(FrLsraDecoder *d) {
+  if (!d) return;
+  for (int l = 0; l < d->m->cfg.dec_layers; l++) {
+    LayerCache *lc = &d->layers[l];
+    g_free(lc->k);
+    g_free(lc->v);
+    g_free(lc->ck);
+    g_free(lc->cv);
+    g_free(lc->cross_p);
+    if (lc->conv) fr_lsra_conv_state_free(lc->conv);
+  }
+  fr_graph_free(d->g);
+  g_free(d->src_len);
+  g_free(d->sent);
+  g_free(d->tmp);
+  g_free(d);
+}
+
+int fr_lsra_decoder_n_hyp(const FrLsraDecoder *d) { return d->N; }
+int fr_lsra_decoder_steps(const FrLsraDecoder *d) { return d->steps; }
+
+/* ---- attention over caches ---- */
+
+typedef struct {
+  const FrLsraDecoder *d;
+  int64_t A, H, D, T;        /* width, heads, head width, keys per row (self) */
+  const float *q;            /* [N, A] */
+  const float *k, *v;        /* self: [N, max_steps, A]; cross: [n, S, A] */
+  bool cross;
+  float *o;                  /* [N, A] */
+  float *probs;              /* cross: [N, H, S] */
+} StepAttn;
+
+static void step_attn_rows(void *ctx, int64_t begin, int64_t end) {
+  const StepAttn *c = ctx;
+  const FrLsraDecoder *d = c->d;
+  float *p = g_new(float, MAX(d->S, d->max_steps));
+  float scale = 1.0f / sqrtf((float)c->D);
+  for (int64_t h = begin; h < end; h++) {
+    int64_t s = d->sent[h], n = c->cross ? d->src_len[s] : c->T, stride = c->cross ? d->S : d->max_steps;
+    const float *K = c->k + (c->cross ? s : h) * stride * c->A, *V = c->v + (c->cross ? s : h) * stride * c->A;
+    for (int64_t hd = 0; hd < c->H; hd++) {
+      const float *q = c->q + h * c->A + hd * c->D;
+      float mx = -INFINITY;
+      for (int64_t j = 0; j < n; j++) {
+        const float *kj = K + j * c->A + hd * c->D;
+        float acc = 0;
+        for (int64_t i = 0; i < c->D; i++) acc += q[i] * kj[i];
+        p[j] = acc * scale;
+        mx = p[j] > mx ? p[j] : mx;
+      }
+      float sum = 0;
+      for (int64_t j = 0; j < n; j++) sum += p[j] = expf(p[j] - mx);
+      for (int64_t j = 0; j < n; j++) p[j] /= sum;
+      float *o = c->o + h * c->A + hd * c->D;
+      memset(o, 0, sizeof(float) * (size_t)c->D);
+      for (int64_t j = 0; j < n; j++) {
+        const float *vj = V + j * c->A + hd * c->D;
+        for (int64_t i = 0; i < c->D; i++) o[i] += p[j] * vj[i];
+      }
+      if (c->probs) {
+        float *dst = c->probs + (h * c->H + hd) * d->S;
+        memcpy(dst, p, sizeof(float) * (size_t)n);
+        for (int64_t j = n; j < d->S; j++) dst[j] = 0;
+      }
+    }
+  }
+  g_free(p);
+}
+
+/* Self-attention of the step's rows x [N, A] through layer attention a, appending to the cache. */
+static FrTensor *self_attention(FrLsraDecoder *d, const FrLsraAttn *a, LayerCache *lc, FrTensor *x, int heads) {
+  FrGraph *g = d->g;
+  const int64_t A = x->shape[1], t = d->steps;
+  FrTensor *q = fr_lsra_lin(g, x, &a->q), *k = fr_lsra_lin(g, x, &a->k), *v = fr_lsra_lin(g, x, &a->v);
+  for (int64_t h = 0; h < d->N; h++) {
+    memcpy(lc->k + (h * d->max_steps + t) * A, k->data + h * A, sizeof(float) * (size_t)A);
+    memcpy(lc->v + (h * d->max_steps + t) * A, v->data + h * A, sizeof(float) * (size_t)A);
+  }
+  FrTensor *o = fr_tensor_new(g, 2, FR_SHAPE(d->N, A));
+  StepAttn c = { d, A, heads, A / heads, t + 1, q->data, lc->k, lc->v, false, o->data, NULL };
+  fr_parallel_for(d->N, 1, step_attn_rows, &c);
+  return fr_lsra_lin(g, o, &a->o);
+}
+
+static FrTensor *cross_attention(FrLsraDecoder *d, const FrLsraAttn *a, LayerCache *lc, FrTensor *x, int heads) {
+  FrGraph *g = d->g;
+  const int64_t A = x->shape[1];
+  FrTensor *q = fr_lsra_lin(g, x, &a->q);
+  FrTensor *o = fr_tensor_new(g, 2, FR_SHAPE(d->N, A));
+  StepAttn c = { d, A, heads, A / heads, 0, q->data, lc->ck, lc->cv, true, o->data, lc->cross_p };
+  fr_parallel_for(d->N, 1, step_attn_rows, &c);
+  return fr_lsra_lin(g, o, &a->o);
+}
+
+static FrTensor *step_conv(FrLsraDecoder *d, const FrLsraConvBranch *cb, LayerCache *lc, FrTensor *x) {
+  FrGraph *g = d->g;
+  const FrLsraConfig *c = &d->m->cfg;
+  FrTensor *u = fr_lsra_lin(g, x, &cb->in);
+  if (c->glu) u = fr_glu(g, u, 1);
+  FrTensor *y;
+  if (c->conv == FR_LSRA_CONV_DYNAMIC) {
+    FrTensor *k = fr_linear(g, u, cb->predict, NULL);
+    k = fr_softmax(g, fr_reshape(g, k, 3, FR_SHAPE(d->N, c->conv_heads, cb->K)));
+    y = fr_dynamic_conv1d_step(g, lc->conv, u, k);
+  } else {
+    y = fr_lightweight_conv1d_step(g, lc->conv, u, cb->weight, true);
+  }
+  return fr_lsra_lin(g, y, &cb->out);
+}
+
+static FrTensor *add_norm(FrGraph *g, FrTensor *x, FrTensor *y, FrTensor *gamma, FrTensor *beta) {
+  return fr_layer_norm(g, fr_add_(g, x, y), gamma, beta, 1e-5f, FR_ACT_NONE);
+}
+
+gboolean fr_lsra_decoder_step(FrLsraDecoder *d, const int32_t *tokens, float *logprobs) {
+  if (d->steps >= d->max_steps) return FALSE;
+  FrLsraModel *m = d->m;
+  const FrLsraConfig *c = &m->cfg;
+  FrGraph *g = d->g;
+  const int64_t dm = c->d_model, N = d->N;
+  fr_graph_reset(g);
+  for (int64_t h = 0; h < N; h++) g_return_val_if_fail(tokens[h] >= 0 && tokens[h] < c->tgt_vocab, FALSE);
+  FrTensor *x = fr_embedding(g, m->embed, tokens, N);
+  float *pos = g_new(float, dm), sc = sqrtf((float)dm);
+  fr_lsra_sinusoid((int)dm, d->steps + 1, pos);
+  for (int64_t h = 0; h < N; h++)
+    for (int64_t i = 0; i < dm; i++) x->data[h * dm + i] = x->data[h * dm + i] * sc + pos[i];
+  g_free(pos);
+  for (int l = 0; l < c->dec_layers; l++) {
+    const FrLsraLayer *L = &m->dec[l];
+    LayerCache *lc = &d->layers[l];
+    FrTensor *mix;
+    if (c->arch == FR_LSRA_ARCH_TRANSFORMER) {
+      mix = self_attention(d, &L->self, lc, x, c->heads);
+    } else {
+      const int64_t a = c->attn_dim;
+      FrTensor *xa = fr_slice(g, x, 1, 0, a), *xc = fr_slice(g, x, 1, a, dm - a);
+      mix = fr_concat(g, self_attention(d, &L->self, lc, xa, c->heads), step_conv(d, &L->conv, lc, xc), 1);
+    }
+    x = add_norm(g, x, mix, L->ln1_g, L->ln1_b);
+    x = add_norm(g, x, cross_attention(d, &L->cross, lc, x, c->heads), L->ln2_g, L->ln2_b);
+    FrTensor *f = fr_lsra_lin(g, fr_relu(g, fr_lsra_lin(g, x, &L->ffn1)), &L->ffn2);
+    x = add_norm(g, x, f, L->ln3_g, L->ln3_b);
+  }
+  FrTensor *lp = fr_log_softmax(g, fr_linear(g, x, m->embed, NULL));
+  memcpy(logprobs, lp->data, sizeof(float) * (size_t)(N * c->tgt_vocab));
+  d->steps++;
+  return TRUE;
+}
+
+void fr_lsra_decoder_reorder(FrLsraDecoder *d, const int32_t *order) {
+  const FrLsraConfig *c = &d->m->cfg;
+  const int64_t A = self_width(c), row = (int64_t)d->max_steps * A, used = (int64_t)d->steps * A;
+  for (int h = 0; h < d->N; h++) {
+    g_return_if_fail(order[h] >= 0 && order[h] < d->N);
+    g_return_if_fail(d->sent[order[h]] == d->sent[h]);
+  }
+  for (int l = 0; l < c->dec_layers; l++) {
+    LayerCache *lc = &d->layers[l];
+    float *bufs[2] = { lc->k, lc->v };
+    for (int b = 0; b < 2; b++) {
+      for (int h = 0; h < d->N; h++)
+        memcpy(d->tmp + h * row, bufs[b] + (int64_t)order[h] * row, sizeof(float) * (size_t)used);
+      for (int h = 0; h < d->N; h++)
+        memcpy(bufs[b] + h * row, d->tmp + h * row, sizeof(float) * (size_t)used);
+    }
+    const int64_t P = (int64_t)c->heads * d->S;
+    float *p = g_memdup2(lc->cross_p, sizeof(float) * (gsize)(d->N * P));
+    for (int h = 0; h < d->N; h++) memcpy(lc->cross_p + h * P, p + (int64_t)order[h] * P, sizeof(float) * (size_t)P);
+    g_free(p);
+    if (lc->conv) fr_lsra_conv_state_reorder(lc->conv, order);
+  }
+}
+
+void fr_lsra_decoder_cross_attention(const FrLsraDecoder *d, int h, int layer, float *out) {
+  const FrLsraConfig *c = &d->m->cfg;
+  if (layer < 0 || layer >= c->dec_layers) layer = c->dec_layers - 1;
+  const int64_t s = d->sent[h], n = d->src_len[s];
+  const float *p = d->layers[layer].cross_p + (int64_t)h * c->heads * d->S;
+  for (int64_t j = 0; j < n; j++) {
+    float acc = 0;
+    for (int hd = 0; hd < c->heads; hd++) acc += p[hd * d->S + j];
+    out[j] = acc / (float)c->heads;
+  }
+}
+
+/* ---- inspection ---- */
+
+FrLsraInspect *fr_lsra_model_inspect(FrLsraModel *m, const int32_t *src, int src_len, GError **error) {
+  const int32_t *srcs[1] = { src };
+  int lens[1] = { src_len };
+  if (!check_sources(m, 1, srcs, lens, error)) return NULL;
+  const FrLsraConfig *c = &m->cfg;
+  int32_t len1;
+  int S;
+  int32_t *ids = pack_sources(1, srcs, lens, &S, &len1);
+  FrGraph *g = fr_graph_new(0);
+  g->grad_enabled = false;
+  FrLsraTrainOpts o = { 0 };
+  FrLsraEncTrace tr = { 0 };
+  fr_lsra_encode(g, m, ids, &len1, 1, S, &o, &tr);
+
+  FrLsraInspect *in = g_new0(FrLsraInspect, 1);
+  in->layers = c->enc_layers;
+  in->S = S;
+  in->attn_heads = c->heads;
+  const int64_t per = (int64_t)c->heads * S * S;
+  in->attn = g_new(float, in->layers * per);
+  for (int l = 0; l < in->layers; l++) memcpy(in->attn + l * per, tr.attn[l], sizeof(float) * (size_t)per);
+  if (c->arch == FR_LSRA_ARCH_LITE) {
+    const int H = c->conv_heads;
+    in->conv_heads = H;
+    for (int l = 0; l < in->layers; l++) {
+      in->kernel_size[l] = m->enc[l].conv.K;
+      in->max_k = MAX(in->max_k, m->enc[l].conv.K);
+    }
+    const int64_t lstride = (int64_t)S * H * in->max_k;
+    in->kernels = g_new0(float, in->layers * lstride);
+    for (int l = 0; l < in->layers; l++) {
+      const int K = in->kernel_size[l];
+      for (int t = 0; t < S; t++)
+        for (int h = 0; h < H; h++) {
+          float *dst = in->kernels + l * lstride + ((int64_t)t * H + h) * in->max_k;
+          if (c->conv == FR_LSRA_CONV_DYNAMIC) {
+            memcpy(dst, tr.kernels[l] + ((int64_t)t * H + h) * K, sizeof(float) * (size_t)K);
+          } else { /* softmax of the raw [H, K] weight */
+            const float *w = tr.kernels[l] + (int64_t)h * K;
+            float mx = -INFINITY, sum = 0;
+            for (int k = 0; k < K; k++) mx = w[k] > mx ? w[k] : mx;
+            for (int k = 0; k < K; k++) sum += dst[k] = expf(w[k] - mx);
+            for (int k = 0; k < K; k++) dst[k] /= sum;
+          }
+        }
+    }
+  }
+  fr_graph_free(g);
+  g_free(ids);
+  return in;
+}
+
+void fr_lsra_inspect_free(FrLsraInspect *in) {
+  if (!in) return;
+  g_free(in->attn);
+  g_free(in->kernels);
+  g_free(in);
+}
