@@ -2,6 +2,7 @@
 #include "frontier-window.h"
 #include "frontier-apq-page.h"
 #include "frontier-gan-page.h"
+#include "frontier-lsra-page.h"
 #include "frontier-sparch-page.h"
 #include "frontier-training-page.h"
 
@@ -160,6 +161,7 @@ frontier_window_class_init(FrontierWindowClass *klass)
   g_type_ensure(FRONTIER_TYPE_TRAINING_PAGE);
   g_type_ensure(FRONTIER_TYPE_APQ_PAGE);
   g_type_ensure(FRONTIER_TYPE_GAN_PAGE);
+  g_type_ensure(FRONTIER_TYPE_LSRA_PAGE);
   g_type_ensure(FRONTIER_TYPE_SPARCH_PAGE);
 
   gtk_widget_class_set_template_from_resource(widget_class, "/org/frontier/Frontier/frontier-window.ui");
