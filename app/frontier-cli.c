@@ -154,6 +154,8 @@ static const Command commands[] = {
   { "sparch", "generate", "Write a synthetic sparse matrix (R-MAT, stencils, banded, uniform)", cmd_sparch_generate },
   { "lsra", "bpe", "Learn, apply or invert a joint BPE vocabulary (sentencepiece style)", cmd_lsra_bpe },
   { "lsra", "bleu", "BLEU of a translation as sacreBLEU computes it (13a or tokenised)", cmd_lsra_bleu },
+  { "lsra", "train", "Train an English -> German Transformer or Lite Transformer on a parallel TSV", cmd_lsra_train },
+  { "lsra", "macs", "Mult-Adds and parameters of the translation models and the paper's configs", cmd_lsra_macs },
 };
 
 static void usage(FILE *f) {

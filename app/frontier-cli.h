@@ -35,3 +35,5 @@ int cmd_gan_synth(int argc, char **argv);
 int cmd_gan_macs(int argc, char **argv);
 int cmd_lsra_bpe(int argc, char **argv);
 int cmd_lsra_bleu(int argc, char **argv);
+int cmd_lsra_train(int argc, char **argv);
+int cmd_lsra_macs(int argc, char **argv);

@@ -24,8 +24,8 @@ train() {
 step "1. teacher: ResNet generator ngf 16 + conditional PatchGAN, hinge + 100 L1, 6,000 steps of 16"
 train "$D/teacher.safetensors" train-teacher --steps 6000
 
-step "2. once-for-all mobile student distilled from the teacher, 8,000 steps (a random sub-generator each)"
-train "$D/supernet.safetensors" train-supernet --teacher "$D/teacher.safetensors" --steps 8000
+step "2. once-for-all mobile student distilled from the teacher, 10,000 steps (sandwich: widest + narrowest + a random one)"
+train "$D/supernet.safetensors" train-supernet --sandwich --teacher "$D/teacher.safetensors" --steps 10000
 
 step "3. the student's quality/MACs front: every sub-generator of the coarse grid on the search split"
 if [ ! -s "$D/front.json" ]; then
