@@ -5,15 +5,27 @@
  * and values cached at earlier steps, encoder-decoder attention reads keys and values projected once
  * from the encoder output, and a Lite block's causal convolution keeps its last K - 1 inputs in an
  * FrLsraConvState. Linear layers go through fr_linear on a graph with gradients off; the attention
- * over the caches is plain loops, one hypothesis per pool item. */
+ * over the caches is plain loops, one hypothesis per pool item. The output projection to the
+ * vocabulary (the step's largest product: vocab x d weights for a handful of rows) bypasses
+ * fr_linear: a GEMM with so few rows spends most of its time packing the weight table each step,
+ * so one row goes through sgemv and several through a kernel that streams the table once; the log-
+ * softmax follows in place in the caller's buffer. */
 #include "fr-lsra-model-private.h"
 #include "fr-lsra-bpe.h"
 #include "fr-lsra-conv.h"
 #include "fr-lsra-ops.h"
 #include "fr-pool.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <string.h>
+
+/* Built for AVX-512, AVX2 and baseline x86-64; the loader picks one. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FR_KERNEL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FR_KERNEL_CLONES
+#endif
 
 typedef struct {
   float *k, *v;            /* self-attention cache [N, max_steps, A] */
@@ -148,7 +160,7 @@ typedef struct {
   float *probs;              /* cross: [N, H, S] */
 } StepAttn;
 
-static void step_attn_rows(void *ctx, int64_t begin, int64_t end) {
+FR_KERNEL_CLONES static void step_attn_rows(void *ctx, int64_t begin, int64_t end) {
   const StepAttn *c = ctx;
   const FrLsraDecoder *d = c->d;
   float *p = g_new(float, MAX(d->S, d->max_steps));
@@ -162,6 +174,7 @@ static void step_attn_rows(void *ctx, int64_t begin, int64_t end) {
       for (int64_t j = 0; j < n; j++) {
         const float *kj = K + j * c->A + hd * c->D;
         float acc = 0;
+#pragma omp simd reduction(+ : acc)
         for (int64_t i = 0; i < c->D; i++) acc += q[i] * kj[i];
         p[j] = acc * scale;
         mx = p[j] > mx ? p[j] : mx;
@@ -230,6 +243,96 @@ static FrTensor *add_norm(FrGraph *g, FrTensor *x, FrTensor *y, FrTensor *gamma,
   return fr_layer_norm(g, fr_add_(g, x, y), gamma, beta, 1e-5f, FR_ACT_NONE);
 }
 
+/* ---- the output projection and log-softmax ---- */
+
+#define PROJ_OB 4    /* vocabulary rows per block */
+#define PROJ_HB 16   /* hypotheses per block: one AVX-512 register of accumulators per vocabulary row */
+
+typedef struct {
+  const float *x;    /* [N, dm] */
+  const float *xt;   /* [dm, NP]: x transposed, hypotheses padded with zeros to NP (kernel path) */
+  const float *w;    /* [V, dm] */
+  float *y;          /* [N, V] */
+  int64_t N, NP, dm, V;
+} VocabCtx;
+
+/* one hypothesis: y = W x over vocabulary rows [begin, end) * 256 */
+static void vocab_gemv(void *ctx, int64_t begin, int64_t end) {
+  const VocabCtx *c = ctx;
+  int64_t o0 = begin * 256, o1 = MIN(c->V, end * 256);
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)(o1 - o0), (blasint)c->dm, 1.0f, c->w + o0 * c->dm,
+              (blasint)c->dm, c->x, 1, 0.0f, c->y + o0, 1);
+}
+
+/* several hypotheses: blocks of PROJ_OB vocabulary rows against PROJ_HB hypotheses at a time, the
+ * accumulators in registers (vector extensions, so that they are not spilled), each weight read once
+ * per block from L1 */
+typedef float V16 __attribute__((vector_size(PROJ_HB * sizeof(float))));
+
+FR_KERNEL_CLONES static void vocab_blocks(void *ctx, int64_t begin, int64_t end) {
+  const VocabCtx *c = ctx;
+  const int64_t dm = c->dm, NP = c->NP, V = c->V;
+  for (int64_t ob = begin; ob < end; ob++) {
+    const int64_t o0 = ob * PROJ_OB, nr = MIN(PROJ_OB, V - o0);
+    const float *w0 = c->w + o0 * dm, *w1 = c->w + (o0 + (nr > 1)) * dm, *w2 = c->w + (o0 + 2 * (nr > 2)) * dm,
+                *w3 = c->w + (o0 + 3 * (nr > 3)) * dm;
+    for (int64_t h0 = 0; h0 < NP; h0 += PROJ_HB) {
+      V16 a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+      for (int64_t i = 0; i < dm; i++) {
+        V16 xv;
+        memcpy(&xv, c->xt + i * NP + h0, sizeof xv);
+        a0 += w0[i] * xv;
+        a1 += w1[i] * xv;
+        a2 += w2[i] * xv;
+        a3 += w3[i] * xv;
+      }
+      float acc[PROJ_OB][PROJ_HB];
+      memcpy(acc[0], &a0, sizeof a0);
+      memcpy(acc[1], &a1, sizeof a1);
+      memcpy(acc[2], &a2, sizeof a2);
+      memcpy(acc[3], &a3, sizeof a3);
+      const int64_t nh = MIN(PROJ_HB, c->N - h0);
+      for (int64_t l = 0; l < nh; l++)
+        for (int64_t r = 0; r < nr; r++) c->y[(h0 + l) * V + o0 + r] = acc[r][l];
+    }
+  }
+}
+
+/* rows [begin, end) of y [N, V] to log-probabilities in place */
+FR_KERNEL_CLONES static void log_softmax_rows(void *ctx, int64_t begin, int64_t end) {
+  const VocabCtx *c = ctx;
+  const int64_t V = c->V;
+  for (int64_t h = begin; h < end; h++) {
+    float *y = c->y + h * V;
+    float mx = y[0];
+#pragma omp simd reduction(max : mx)
+    for (int64_t j = 1; j < V; j++) mx = y[j] > mx ? y[j] : mx;
+    float sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < V; j++) sum += fr_lsra_exp_neg(y[j] - mx);
+    const float lse = mx + logf(sum);
+    for (int64_t j = 0; j < V; j++) y[j] -= lse;
+  }
+}
+
+/* logprobs [N, V] = log_softmax(x [N, dm] . W^T) with W = the embedding table [V, dm] */
+static void vocab_logprobs(const float *x, int64_t N, const FrTensor *w, float *logprobs) {
+  VocabCtx c = { x, NULL, w->data, logprobs, N, 0, w->shape[1], w->shape[0] };
+  fr_pool_get_threads();   /* OpenBLAS to one thread before its first use (fr-ops-basic.c) */
+  if (N == 1) {
+    fr_parallel_for((c.V + 255) / 256, 8, vocab_gemv, &c);
+  } else {
+    c.NP = (N + PROJ_HB - 1) / PROJ_HB * PROJ_HB;
+    float *xt = g_new0(float, (gsize)(c.dm * c.NP));
+    for (int64_t h = 0; h < N; h++)
+      for (int64_t i = 0; i < c.dm; i++) xt[i * c.NP + h] = x[h * c.dm + i];
+    c.xt = xt;
+    fr_parallel_for((c.V + PROJ_OB - 1) / PROJ_OB, 64, vocab_blocks, &c);
+    g_free(xt);
+  }
+  fr_parallel_for(N, 1, log_softmax_rows, &c);
+}
+
 gboolean fr_lsra_decoder_step(FrLsraDecoder *d, const int32_t *tokens, float *logprobs) {
   if (d->steps >= d->max_steps) return FALSE;
   FrLsraModel *m = d->m;
@@ -260,8 +363,7 @@ gboolean fr_lsra_decoder_step(FrLsraDecoder *d, const int32_t *tokens, float *lo
     FrTensor *f = fr_lsra_lin(g, fr_relu(g, fr_lsra_lin(g, x, &L->ffn1)), &L->ffn2);
     x = add_norm(g, x, f, L->ln3_g, L->ln3_b);
   }
-  FrTensor *lp = fr_log_softmax(g, fr_linear(g, x, m->embed, NULL));
-  memcpy(logprobs, lp->data, sizeof(float) * (size_t)(N * c->tgt_vocab));
+  vocab_logprobs(x->data, N, m->embed, logprobs);
   d->steps++;
   return TRUE;
 }

@@ -17,21 +17,6 @@
 #define FR_KERNEL_CLONES
 #endif
 
-/* e^x for x <= 0 (softmax arguments after the max is subtracted) without a libm call, so that the
- * loops vectorise: e^x = 2^n e^r with |r| <= ln2/2 and e^r to r^7 (under 1e-7 relative); x below -87
- * gives e^-87 (about 1.6e-38, nothing next to the row's largest term, which is 1). */
-static inline float exp_neg(float x) {
-  x = x < -87.0f ? -87.0f : x;
-  float nf = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = (x - nf * 0.693145751953125f) - nf * 1.428606765330187e-06f;
-  float er = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
-               r * (1.0f / 720 + r * (1.0f / 5040)))))));
-  int32_t bits = ((int32_t)nf + 127) << 23;
-  float two_n;
-  memcpy(&two_n, &bits, sizeof two_n);
-  return er * two_n;
-}
-
 /* ---- attention ---- */
 
 typedef struct {
@@ -86,7 +71,7 @@ FR_KERNEL_CLONES static void mha_fwd_items(void *ctx, int64_t begin, int64_t end
       for (int64_t j = 0; j < n; j++) mx = p[j] > mx ? p[j] : mx;
 #pragma omp simd reduction(+ : sum)
       for (int64_t j = 0; j < n; j++) {
-        p[j] = exp_neg(p[j] - mx);
+        p[j] = fr_lsra_exp_neg(p[j] - mx);
         sum += p[j];
       }
       const float inv = 1.0f / sum;
@@ -300,7 +285,7 @@ FR_KERNEL_CLONES static void ce_fwd_rows(void *ctx, int64_t begin, int64_t end) 
     }
     float s = 0;
 #pragma omp simd reduction(+ : s)
-    for (int64_t j = 0; j < V; j++) s += exp_neg(x[j] - mx);
+    for (int64_t j = 0; j < V; j++) s += fr_lsra_exp_neg(x[j] - mx);
     float lse = mx + logf(s);
     c->lse[i] = lse;
     double nll = (double)lse - x[c->labels[i]];
@@ -317,7 +302,7 @@ FR_KERNEL_CLONES static void ce_bwd_rows(void *ctx, int64_t begin, int64_t end) 
     const float *x = c->x + i * V;
     float *gx = c->gx + i * V, lse = c->lse[i];
 #pragma omp simd
-    for (int64_t j = 0; j < V; j++) gx[j] += scale * (exp_neg(x[j] - lse) - uni);
+    for (int64_t j = 0; j < V; j++) gx[j] += scale * (fr_lsra_exp_neg(x[j] - lse) - uni);
     gx[c->labels[i]] -= scale * (1.0f - c->eps);
   }
 }

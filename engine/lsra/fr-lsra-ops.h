@@ -1,5 +1,6 @@
 /* fr-lsra-ops.h: the translation models' own differentiable ops (see fr-lsra-ops.c). */
 #pragma once
+#include <string.h>
 #include "fr-tensor.h"
 
 G_BEGIN_DECLS
@@ -26,5 +27,20 @@ FrTensor *fr_lsra_token_loss(FrGraph *g, FrTensor *logits, const int32_t *labels
 /* fairseq's sinusoidal position embedding of position pos (>= 1) into out[d]: d/2 sines then d/2
  * cosines with frequencies 10000^(-i / (d/2 - 1)); an odd d leaves the last channel 0. */
 void fr_lsra_sinusoid(int d, int pos, float *out);
+
+/* e^x for x <= 0 (softmax arguments after the max is subtracted) without a libm call, so that the
+ * loops vectorise: e^x = 2^n e^r with |r| <= ln2/2 and e^r to r^7 (under 1e-7 relative); x below -87
+ * gives e^-87 (about 1.6e-38, nothing next to the row's largest term, which is 1). */
+static inline float fr_lsra_exp_neg(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  float nf = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = (x - nf * 0.693145751953125f) - nf * 1.428606765330187e-06f;
+  float er = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
+               r * (1.0f / 720 + r * (1.0f / 5040)))))));
+  int32_t bits = ((int32_t)nf + 127) << 23;
+  float two_n;
+  memcpy(&two_n, &bits, sizeof two_n);
+  return er * two_n;
+}
 
 G_END_DECLS
