@@ -156,13 +156,18 @@ static const Command commands[] = {
   { "lsra", "bleu", "BLEU of a translation as sacreBLEU computes it (13a or tokenised)", cmd_lsra_bleu },
   { "lsra", "train", "Train an English -> German Transformer or Lite Transformer on a parallel TSV", cmd_lsra_train },
   { "lsra", "macs", "Mult-Adds and parameters of the translation models and the paper's configs", cmd_lsra_macs },
+  { "lsra", "eval", "BLEU per dev set, Mult-Adds and decoding speed of a translation model", cmd_lsra_eval },
+  { "translate", NULL, "Translate English to German (arguments, --input FILE or stdin; --model, --beam)", cmd_translate },
+  { "profile", NULL, "Where a model spends its time per layer and op, against the roofline (no MODEL: list)", cmd_profile },
 };
 
 static void usage(FILE *f) {
-  fprintf(f, "Usage: frontier-cli COMMAND TARGET [OPTIONS]\n\nFrontier %s, the headless workbench.\n\nCommands:\n",
+  fprintf(f, "Usage: frontier-cli COMMAND [TARGET] [OPTIONS]\n\nFrontier %s, the headless workbench.\n\nCommands:\n",
           FR_VERSION);
-  for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
-    fprintf(f, "  %-6s %-12s %s\n", commands[i].name, commands[i].target, commands[i].summary);
+  for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
+    if (commands[i].target) fprintf(f, "  %-6s %-12s %s\n", commands[i].name, commands[i].target, commands[i].summary);
+    else fprintf(f, "  %-19s %s\n", commands[i].name, commands[i].summary);
+  }
   fprintf(f, "\nEvery command takes --help, --json (result on stdout) and --quiet.\n"
              "Progress goes to stderr; Ctrl-C cancels. Exit codes: 0 done, 1 failed, 2 bad usage, 130 cancelled.\n");
 }
@@ -179,6 +184,13 @@ int main(int argc, char **argv) {
   }
   for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
     if (strcmp(argv[1], commands[i].name) != 0) continue;
+    if (!commands[i].target) { /* a command without a target: its options follow directly */
+      char *prog = g_strdup_printf("%s %s", argv[0], argv[1]);
+      argv[1] = prog;
+      int rc = commands[i].run(argc - 1, argv + 1);
+      g_free(prog);
+      return rc;
+    }
     if (argc < 3 || argv[2][0] == '-') {
       if (argc >= 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
         usage(stdout);
@@ -189,7 +201,7 @@ int main(int argc, char **argv) {
       return EXIT_USAGE;
     }
     for (guint j = i; j < G_N_ELEMENTS(commands); j++) {
-      if (!strcmp(argv[1], commands[j].name) && !strcmp(argv[2], commands[j].target)) {
+      if (!strcmp(argv[1], commands[j].name) && commands[j].target && !strcmp(argv[2], commands[j].target)) {
         /* hand GOption "frontier-cli train classifier" as the program name, then the options */
         char *prog = g_strdup_printf("%s %s %s", argv[0], argv[1], argv[2]);
         argv[2] = prog;

@@ -37,3 +37,6 @@ int cmd_lsra_bpe(int argc, char **argv);
 int cmd_lsra_bleu(int argc, char **argv);
 int cmd_lsra_train(int argc, char **argv);
 int cmd_lsra_macs(int argc, char **argv);
+int cmd_lsra_eval(int argc, char **argv);
+int cmd_translate(int argc, char **argv);
+int cmd_profile(int argc, char **argv);

@@ -307,5 +307,152 @@ with tempfile.TemporaryDirectory() as d:
     rc, out, err = run("lsra", "bleu", "--ref", os.path.join(d, "missing.txt"), "--hyp", hyp)
     check("lsra bleu: a missing file is a clear error", rc == 1 and "missing.txt" in err, err)
 
+# Lite Transformer training and Mult-Adds: bad input is refused before any work, a tiny run writes a model.
+with tempfile.TemporaryDirectory() as d:
+    rc, out, err = run("lsra", "macs", "--json")
+    j = json.loads(out) if rc == 0 else {}
+    names = [m["name"] for m in j.get("models", [])]
+    t128 = [p for p in j.get("presets", []) if p["name"] == "transformer-128"]
+    check("lsra macs --json lists the four models and the paper's presets",
+          rc == 0 and names == ["transformer-small", "lite-small", "transformer", "lite"]
+          and len(t128) == 1 and abs(t128[0]["mult_adds"] - 86.72e6) < 0.01e6, err)
+    rc, out, err = run("lsra", "macs", "--preset", "lite-200", "--json")
+    j = json.loads(out) if rc == 0 else {}
+    check("lsra macs --preset lite-200: the paper's 90.7M", rc == 0 and round(j.get("mult_adds", 0) / 1e6, 1) == 90.7
+          and "breakdown" in j, err)
+    rc, out, err = run("lsra", "macs", "--model", "lite-tiny")
+    check("lsra macs: an unknown model is a usage error", rc == 2 and "lite-tiny" in err, err)
+    sample = os.path.join(tests_dir, "data", "lsra", "sample.en-de.tsv")
+    m = os.path.join(d, "bpe.model")
+    rc, out, err = run("lsra", "bpe", "--train", sample, "--vocab", "500", "-o", m, "-q")
+    rc, out, err = run("lsra", "train", "--train", sample, "--bpe", m)
+    check("lsra train without --model is a usage error", rc == 2 and "--model" in err, err)
+    rc, out, err = run("lsra", "train", "--model", "lite-huge", "--train", sample, "--bpe", m)
+    check("lsra train: an unknown model is a usage error", rc == 2 and "lite-huge" in err, err)
+    rc, out, err = run("lsra", "train", "--model", "lite", "--bpe", m)
+    check("lsra train without --train is a usage error", rc == 2 and "--train" in err, err)
+    rc, out, err = run("lsra", "train", "--model", "lite", "--train", os.path.join(d, "none.tsv"), "--bpe", m)
+    check("lsra train: a missing TSV is a usage error naming it", rc == 2 and "none.tsv" in err, err)
+    rc, out, err = run("lsra", "train", "--model", "lite", "--train", sample, "--bpe", m, "--steps", "0",
+                       "-o", os.path.join(d, "x.safetensors"))
+    check("lsra train: absurd steps are a usage error", rc == 2 and "steps" in err, err)
+    bad = os.path.join(d, "bad.tsv")
+    with open(bad, "w") as f:
+        f.write("Open\tÖffnen\nno tab on this line\n")
+    rc, out, err = run("lsra", "train", "--model", "lite", "--train", bad, "--bpe", m, "-o", os.path.join(d, "x.safetensors"))
+    check("lsra train: a malformed TSV names file and line", rc == 1 and "bad.tsv" in err and "line 2" in err, err)
+    out_model = os.path.join(d, "ts.safetensors")
+    args = ["lsra", "train", "--model", "transformer-small", "--train", sample, "--bpe", m, "--train-limit", "200",
+            "--max-tokens", "256", "--steps", "4", "--threads", "1", "-o", out_model, "--json", "-q"]
+    rc, out, err = run(*args, "--stop-after", "2")
+    j = json.loads(out) if rc == 0 else {}
+    check("lsra train --stop-after: a checkpoint, no model", rc == 0 and j.get("finished") is False
+          and os.path.exists(out_model + ".ckpt") and not os.path.exists(out_model), err)
+    rc, out, err = run(*args, "--resume", "--dev", sample, "--dev-limit", "20")
+    j = json.loads(out) if rc == 0 else {}
+    check("lsra train --resume finishes and writes the model", rc == 0 and j.get("finished") is True
+          and j.get("dev_ppl", 0) > 1 and {"train_loss", "seconds", "tokens_per_second", "parameters"} <= set(j)
+          and os.path.getsize(out_model) > 100000, err)
+    rc, out, err = run(*args, "--resume", "--lr", "0.01")
+    check("lsra train --resume refuses another run's checkpoint", rc == 1 and "different run" in err, err)
+
+# Translation and evaluation: a tiny model trained for 2 steps (its output is junk; the checks are the
+# CLI's contract: lines in, lines out, --json keys, exit codes, clear errors).
+with tempfile.TemporaryDirectory() as d:
+    sample = os.path.join(tests_dir, "data", "lsra", "sample.en-de.tsv")
+    bpe = os.path.join(d, "bpe.model")
+    model = os.path.join(d, "tiny.safetensors")
+    run("lsra", "bpe", "--train", sample, "--vocab", "500", "-o", bpe, "-q")
+    rc, out, err = run("lsra", "train", "--model", "transformer-small", "--train", sample, "--bpe", bpe,
+                       "--train-limit", "100", "--max-tokens", "256", "--steps", "2", "--threads", "1", "-o", model, "-q")
+    check("translate: a tiny model to translate with", rc == 0 and os.path.exists(model), err)
+    p = subprocess.run([cli, "translate", "--model", model, "--bpe", bpe, "--beam", "2"], input="Open the file.\n\nSave it\n",
+                       capture_output=True, text=True, timeout=120)
+    check("translate: stdin lines in, as many lines out (an empty one for an empty one)",
+          p.returncode == 0 and len(p.stdout.split("\n")) == 4 and p.stdout.split("\n")[1] == "", p.stderr)
+    rc, out, err = run("translate", "--model", model, "--bpe", bpe, "--json", "Open the file.", "Close it.")
+    rows = [json.loads(l) for l in out.splitlines()] if rc == 0 else []
+    check("translate --json: one object a line with text, ms, tokens, truncated",
+          len(rows) == 2 and all({"text", "ms", "tokens", "truncated"} <= set(r) for r in rows)
+          and rows[0]["truncated"] is False, err)
+    rc, out, err = run("translate", "--model", model, "--bpe", bpe, "--json", "--beam", "1", "the file " * 300)
+    check("translate: an over-long input is cut and says so", rc == 0 and json.loads(out)["truncated"] is True, err)
+    rc, out, err = run("translate", "--model", "lite-huge", "x")
+    check("translate: an unknown model is a usage error naming it", rc == 2 and "lite-huge" in err, err)
+    rc, out, err = run("translate", "--model", os.path.join(d, "none.safetensors"), "--bpe", bpe, "x")
+    check("translate: a missing model file is a clear error", rc == 1 and "none.safetensors" in err, err)
+    corrupt = os.path.join(d, "corrupt.safetensors")
+    with open(model, "rb") as f, open(corrupt, "wb") as g:
+        g.write(f.read()[:300])
+    rc, out, err = run("translate", "--model", corrupt, "--bpe", bpe, "x")
+    check("translate: a corrupt model file is a clear error", rc == 1 and "corrupt.safetensors" in err, err)
+    rc, out, err = run("translate", "--model", model, "--bpe", os.path.join(data, "lsra", "bpe.model"), "x")
+    check("translate: a BPE of another vocabulary is refused", rc == 1 and "vocabulary" in err, err)
+    rc, out, err = run("translate", "--model", model, "--bpe", bpe, "--beam", "0", "x")
+    check("translate --beam 0 is a usage error", rc == 2, err)
+    rc, out, err = run("translate", "--model", model, "--bpe", bpe, "--input", os.path.join(d, "none.txt"))
+    check("translate --input: a missing file is a clear error", rc == 1 and "none.txt" in err, err)
+
+    rc, out, err = run("lsra", "eval", model, "--bpe", bpe, "--dev", sample, "--limit", "6", "--beam", "2", "--json",
+                       "-q", "--hyp-dir", d)
+    j = json.loads(out) if rc == 0 else {}
+    check("lsra eval --json: bleu, per-source bleu, macs, params, tokens/s",
+          rc == 0 and {"bleu", "bleu_tok", "per_source", "macs", "params", "tokens_per_second"} <= set(j)
+          and j["per_source"].get("sample", {}).get("sentences") == 6 and j["macs"] > 0 and j["params"] > 0
+          and 0 <= j["bleu"] <= 100, err)
+    with open(os.path.join(d, "sample.hyp.txt")) as f:
+        check("lsra eval --hyp-dir writes one line a sentence", len(f.read().split("\n")) == 7)
+    rc, out, err = run("lsra", "eval")
+    check("lsra eval without a model is a usage error", rc == 2, err)
+    rc, out, err = run("lsra", "eval", "lite-huge")
+    check("lsra eval: an unknown model is a usage error", rc == 2 and "lite-huge" in err, err)
+    rc, out, err = run("lsra", "eval", model, "--bpe", bpe, "--dev", os.path.join(d, "none.tsv"))
+    check("lsra eval: a missing dev set is a clear error", rc == 1 and "none.tsv" in err, err)
+    bad = os.path.join(d, "bad.tsv")
+    with open(bad, "w") as f:
+        f.write("Open\tÖffnen\nno tab on this line\n")
+    rc, out, err = run("lsra", "eval", model, "--bpe", bpe, "--dev", bad, "-q")
+    check("lsra eval: a malformed dev set names file and line", rc == 1 and "bad.tsv" in err and "line 2" in err, err)
+    rc, out, err = run("lsra", "eval", corrupt, "--bpe", bpe, "-q")
+    check("lsra eval: a corrupt model is a clear error", rc == 1 and "corrupt.safetensors" in err, err)
+
+# The profiler (issue 8): the model list, one small model's --json keys and exports (the trace parses as
+# Chrome trace events, the CSV has its header), bad input. The machine's ceilings are measured into a
+# temporary XDG_CACHE_HOME, never the user's cache.
+with tempfile.TemporaryDirectory() as d:
+    def run_profile(*args):
+        env = dict(os.environ, XDG_CACHE_HOME=os.path.join(d, "cache"))
+        p = subprocess.run([cli, "profile", *args], capture_output=True, text=True, timeout=300, env=env)
+        return p.returncode, p.stdout, p.stderr
+    rc, out, err = run_profile()
+    check("profile alone lists the models", rc == 0 and "gan-resnet-ngf64-256" in out and "spgemm:MATRIX" in out, err)
+    trace, csv = os.path.join(d, "t.json"), os.path.join(d, "t.csv")
+    rc, out, err = run_profile("gan-teacher", "--runs", "2", "--warmup", "1", "--threads", "1", "--json", "-q",
+                               "--trace", trace, "--csv", csv)
+    j = json.loads(out) if rc == 0 else {}
+    tops = [g["name"] for g in j.get("top_layers", [])]
+    check("profile gan-teacher --json: info, roofline, layers in model order",
+          rc == 0 and j["info"]["runs"] == 2 and j["info"]["threads"] == 1 and j["roofline"]["gemm_gflops_1t"] > 0
+          and tops[:4] == ["stem", "down1", "down2", "block1"] and tops[-1] == "out"
+          and abs(j["info"]["macs"] - j["info"]["model_macs"]) < 1, err)
+    ev = json.load(open(trace))["traceEvents"] if rc == 0 else []
+    xs = [e for e in ev if e["ph"] == "X" and e["cat"] != "run"]
+    check("profile --trace: an X event per op of both runs, with µs times and args",
+          len(xs) > 0 and len(xs) == 2 * sum(g["calls"] for g in j["layers"])
+          and all("dur" in e and "ts" in e and "macs" in e["args"] for e in xs), err)
+    check("profile --csv: the per-layer table", rc == 0 and open(csv).readline().startswith("name,ops,auto,calls,macs"))
+    rc, out, err = run_profile("gan-teacher", "--compare", "gan-student-10x", "--runs", "1", "--warmup", "0",
+                               "--no-roofline", "--json", "-q")
+    j = json.loads(out) if rc == 0 else {}
+    total = j.get("compare", {}).get("rows", [{}])[-1]
+    check("profile --compare: per-group MACs and time ratios, total last",
+          rc == 0 and total.get("name") == "total" and total.get("macs_ratio", 0) > 5, err)
+    rc, out, err = run_profile("resnet-9000")
+    check("profile: an unknown model is a usage error naming it", rc == 2 and "resnet-9000" in err, err)
+    rc, out, err = run_profile("gan-teacher", "--runs", "0")
+    check("profile: --runs 0 is a usage error", rc == 2, err)
+    rc, out, err = run_profile("spgemm:nothing-here", "--no-roofline")
+    check("profile spgemm: a missing matrix is an error naming it", rc == 1 and "nothing-here" in err, err)
+
 print(f"1..{len(results)}")
 sys.exit(0 if all(results) else 1)

@@ -135,17 +135,27 @@ FrClassifier *fr_classifier_load(const char *path, GError **error) {
 static FrTensor *forward(FrClassifier *n, FrGraph *g, FrTensor *x, FrTensor **features) {
   FrConv2dParams p = FR_CONV2D_DEFAULT;
   p.padding = 1;
+  /* profiler scopes (fr_graph_push_scope): one per layer with what follows it */
+  fr_graph_push_scope(g, "conv1");
   FrTensor *h = fr_conv2d(g, x, n->conv1_w, NULL, p);
   h = fr_batch_norm2d(g, h, n->bn1_g, n->bn1_b, n->bn1_rm->data, n->bn1_rv->data, BN_MOMENTUM, BN_EPS, FR_ACT_RELU);
   h = fr_max_pool2d(g, h, 2, 2, 0);
+  fr_graph_pop_scope(g);
+  fr_graph_push_scope(g, "conv2");
   h = fr_conv2d(g, h, n->conv2_w, NULL, p);
   h = fr_batch_norm2d(g, h, n->bn2_g, n->bn2_b, n->bn2_rm->data, n->bn2_rv->data, BN_MOMENTUM, BN_EPS, FR_ACT_RELU);
   h = fr_max_pool2d(g, h, 2, 2, 0);
+  fr_graph_pop_scope(g);
+  fr_graph_push_scope(g, "fc1");
   h = fr_reshape(g, h, 2, FR_SHAPE(x->shape[0], C2 * 7 * 7));
   h = fr_relu(g, fr_linear(g, h, n->fc1_w, n->fc1_b));
+  fr_graph_pop_scope(g);
   if (features) *features = h;
+  fr_graph_push_scope(g, "fc2");
   h = fr_dropout(g, h, 0.25f);
-  return fr_linear(g, h, n->fc2_w, n->fc2_b);
+  h = fr_linear(g, h, n->fc2_w, n->fc2_b);
+  fr_graph_pop_scope(g);
+  return h;
 }
 
 static void normalise(const guint8 *pix, int n, float *dst) {

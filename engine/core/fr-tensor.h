@@ -72,15 +72,36 @@ struct FrNode {
   double bwd_macs;     /* for the profiler */
 };
 
+/* One op as the profiler sees it (fr_graph_set_profiler). Times are CLOCK_MONOTONIC nanoseconds.
+ * Ops fan their work out to the pool (fr-pool.h), so the op's wall interval [start_ns, end_ns) is
+ * the truth for the op as a whole; thread_ns is only the calling thread's share of the CPU work
+ * (CLOCK_THREAD_CPUTIME_ID), and cpu_ns the whole process's CPU time over the interval
+ * (CLOCK_PROCESS_CPUTIME_ID: every thread, the pool's workers included; also anything else the
+ * process runs meanwhile, e.g. a GUI thread). cpu_ns / (end_ns - start_ns) is the op's parallelism. */
 typedef struct {
   const char *op;
   const char *phase;   /* "forward" or "backward" */
   gint64 start_ns, end_ns;
   double macs, bytes_read, bytes_written;
   char shape[48];
+  gint64 thread_ns;    /* CPU time of the calling thread during the op */
+  gint64 cpu_ns;       /* CPU time of the process (all threads) during the op */
+  const char *const *scopes;  /* the graph's scope stack when the op ran, outermost first */
+  int n_scopes;
+  guint scope_gen;     /* changes at every push and pop of the graph's scopes */
+  const FrGraph *graph;
 } FrOpRecord;
 
 typedef void (*FrProfileFn)(const FrOpRecord *rec, void *user);
+
+/* Scopes: names of the layer an op belongs to ("block3", then "conv1"), a stack kept in the graph and
+ * recorded with every op when a profiler is attached. Push and pop are a store and two increments,
+ * profiler or not. The names are not copied: they must outlive the scope (string literals, or the
+ * model's own layer names). Pushes beyond FR_GRAPH_MAX_SCOPES are counted but not recorded. A scope
+ * lasts until its pop, across fr_graph_reset (a staged forward may reset between layers). */
+#define FR_GRAPH_MAX_SCOPES 8
+/* Nesting of ops inside ops (an op implemented with other ops) the profiler's CPU clocks follow. */
+#define FR_GRAPH_MAX_OP_DEPTH 8
 
 struct FrGraph {
   FrArena *arena;
@@ -91,6 +112,11 @@ struct FrGraph {
   FrRng rng;
   FrProfileFn profile;   /* NULL: profiling off */
   void *profile_user;
+  const char *scopes[FR_GRAPH_MAX_SCOPES];
+  int n_scopes;          /* may exceed FR_GRAPH_MAX_SCOPES (deeper names are not kept) */
+  guint scope_gen;       /* bumped by every push and pop */
+  int op_depth;          /* profiling only: CPU clocks of the ops begun and not ended */
+  gint64 op_cpu0[FR_GRAPH_MAX_OP_DEPTH][2];
 };
 
 FrGraph *fr_graph_new(size_t arena_chunk);
@@ -99,6 +125,25 @@ void fr_graph_free(FrGraph *g);
 void fr_graph_reset(FrGraph *g);
 void fr_graph_backward(FrGraph *g, FrTensor *loss);
 void fr_graph_set_profiler(FrGraph *g, FrProfileFn fn, void *user);
+/* Graphs created from now on by this thread (fr_graph_new) start with this profiler attached (fn NULL:
+ * none, the default). This reaches graphs that models create inside their own calls. */
+void fr_graph_set_thread_profiler(FrProfileFn fn, void *user);
+FrProfileFn fr_graph_get_thread_profiler(void **user);
+/* Whether profiled ops also read the CPU clocks (thread_ns, cpu_ns of FrOpRecord): on by default.
+ * They are system calls (about 0.5 µs each on the project's VM, four per op), which matters only for
+ * models of many tiny ops; off, thread_ns and cpu_ns are 0. Process-wide. */
+void fr_graph_set_profile_cpu_clocks(gboolean on);
+gboolean fr_graph_get_profile_cpu_clocks(void);
+
+static inline void fr_graph_push_scope(FrGraph *g, const char *name) {
+  if (g->n_scopes < FR_GRAPH_MAX_SCOPES) g->scopes[g->n_scopes] = name;
+  g->n_scopes++;
+  g->scope_gen++;
+}
+static inline void fr_graph_pop_scope(FrGraph *g) {
+  if (g->n_scopes > 0) g->n_scopes--;
+  g->scope_gen++;
+}
 
 /* For op implementations. */
 gint64 fr_graph_op_begin(FrGraph *g);

@@ -303,43 +303,73 @@ static FrTensor *forward_staged(FrGanGenerator *g, Stages *st, FrTensor *x, cons
   g_assert(x->ndim == 4 && x->shape[1] == g->in_c && x->shape[2] % 4 == 0 && x->shape[3] % 4 == 0);
   g_assert(!taps || !st->staged);
   Widths w = widths_of(c);
+  /* profiler scopes: one per stage (pushed on the stage's graph, popped before the next stage), and
+   * inside a residual block one per convolution with its norm */
+  static const char *const block_names[FR_GAN_BLOCKS] = { "block1", "block2", "block3", "block4", "block5",
+                                                          "block6", "block7", "block8", "block9" };
   FrGraph *gr = stage(st);
+  fr_graph_push_scope(gr, "stem");
   FrTensor *h = norm(gr, conv(g, gr, x, "stem", w.stem, 1, 3, FR_PAD_REFLECT, 1), FR_ACT_RELU);
+  fr_graph_pop_scope(gr);
   gr = stage(st);
+  fr_graph_push_scope(gr, "down1");
   h = norm(gr, conv(g, gr, h, "down1", w.down1, 2, 1, FR_PAD_ZEROS, 1), FR_ACT_RELU);
+  fr_graph_pop_scope(gr);
   gr = stage(st);
+  fr_graph_push_scope(gr, "down2");
   h = norm(gr, conv(g, gr, h, "down2", w.res, 2, 1, FR_PAD_ZEROS, 1), FR_ACT_RELU);
+  fr_graph_pop_scope(gr);
   if (taps) taps[0] = h;
   for (int b = 0; b < FR_GAN_BLOCKS; b++) {
     char l1[24], l2[24], l3[24], l4[24];
     FrTensor *r;
     gr = stage(st);
+    fr_graph_push_scope(gr, block_names[b]);
     if (g->kind == FR_GAN_RESNET) {
       g_snprintf(l1, sizeof l1, "block%d.conv1", b + 1);
       g_snprintf(l2, sizeof l2, "block%d.conv2", b + 1);
+      fr_graph_push_scope(gr, "conv1");
       r = norm(gr, conv(g, gr, h, l1, w.inner[b], 1, 1, FR_PAD_REFLECT, 1), FR_ACT_RELU);
+      fr_graph_pop_scope(gr);
+      fr_graph_push_scope(gr, "conv2");
       r = norm(gr, conv(g, gr, r, l2, w.res, 1, 1, FR_PAD_REFLECT, 1), FR_ACT_NONE);
+      fr_graph_pop_scope(gr);
     } else {
       /* depthwise 3x3 (reflect), IN, pointwise 1x1, IN + ReLU; then the same back to the residual width */
       g_snprintf(l1, sizeof l1, "block%d.dw1", b + 1);
       g_snprintf(l2, sizeof l2, "block%d.pw1", b + 1);
       g_snprintf(l3, sizeof l3, "block%d.dw2", b + 1);
       g_snprintf(l4, sizeof l4, "block%d.pw2", b + 1);
+      fr_graph_push_scope(gr, "dw1");
       r = norm(gr, conv(g, gr, h, l1, w.res, 1, 1, FR_PAD_REFLECT, (int)w.res), FR_ACT_NONE);
+      fr_graph_pop_scope(gr);
+      fr_graph_push_scope(gr, "pw1");
       r = norm(gr, conv(g, gr, r, l2, w.inner[b], 1, 0, FR_PAD_ZEROS, 1), FR_ACT_RELU);
+      fr_graph_pop_scope(gr);
+      fr_graph_push_scope(gr, "dw2");
       r = norm(gr, conv(g, gr, r, l3, w.inner[b], 1, 1, FR_PAD_REFLECT, w.inner[b]), FR_ACT_NONE);
+      fr_graph_pop_scope(gr);
+      fr_graph_push_scope(gr, "pw2");
       r = norm(gr, conv(g, gr, r, l4, w.res, 1, 0, FR_PAD_ZEROS, 1), FR_ACT_NONE);
+      fr_graph_pop_scope(gr);
     }
     h = fr_add_(gr, r, h);   /* r is dead after this: in inference the sum overwrites it, not h */
+    fr_graph_pop_scope(gr);
     if (taps && (b + 1) % 3 == 0) taps[(b + 1) / 3] = h;
   }
   gr = stage(st);
+  fr_graph_push_scope(gr, "up1");
   h = norm(gr, conv_t(g, gr, h, "up1", w.up1), FR_ACT_RELU);
+  fr_graph_pop_scope(gr);
   gr = stage(st);
+  fr_graph_push_scope(gr, "up2");
   h = norm(gr, conv_t(g, gr, h, "up2", w.up2), FR_ACT_RELU);
+  fr_graph_pop_scope(gr);
   gr = stage(st);
-  h = conv(g, gr, h, "out", g->out_c, 1, 3, FR_PAD_REFLECT, 1);
-  return fr_tanh(gr, h);
+  fr_graph_push_scope(gr, "out");
+  h = fr_tanh(gr, conv(g, gr, h, "out", g->out_c, 1, 3, FR_PAD_REFLECT, 1));
+  fr_graph_pop_scope(gr);
+  return h;
 }
 
 FrTensor *fr_gan_generator_forward(FrGanGenerator *g, FrGraph *gr, FrTensor *x, const FrGanConfig *c, FrTensor **taps) {

@@ -12,6 +12,8 @@ typedef struct {
   double max_len_a;      /* at most max_len_a * source tokens + max_len_b target tokens (1.5, 10), */
   int max_len_b;         /*   capped at FR_LSRA_MAX_TOKENS - 1 */
   const volatile gint *cancel; /* when not NULL and non-zero, the search stops early (FALSE, cancelled) */
+  int min_len;           /* at least this many target tokens before </s> (fairseq's min_len, default 1:
+                          * no empty translations), unless the length limit is lower */
 } FrLsraSearchOpts;
 
 void fr_lsra_search_opts_init(FrLsraSearchOpts *o);

@@ -20,6 +20,11 @@ const FrLsraBpe *fr_lsra_translator_bpe(const FrLsraTranslator *t);
 double fr_lsra_translator_mult_adds(const FrLsraTranslator *t);   /* the paper's convention, 30 + 30 tokens */
 FrLsraParams fr_lsra_translator_params(const FrLsraTranslator *t);
 
+/* text's BPE ids as fr_lsra_translate feeds them to the model (g_free; *n may be 0): cut to
+ * FR_LSRA_MAX_TOKENS - 1 tokens (*truncated), <unk> tokens counted in *unknown (both may be NULL). */
+int32_t *fr_lsra_translator_encode(const FrLsraTranslator *t, const char *text, int *n, gboolean *truncated,
+                                   int *unknown);
+
 typedef struct {
   char *text;              /* the translation (empty for empty input) */
   gboolean truncated;      /* the input had more than FR_LSRA_MAX_TOKENS - 1 BPE tokens and was cut */
