@@ -577,8 +577,9 @@ static void test_overhead(void) {
   const FrProfInfo *in = fr_profile_result_info(r);
   g_assert_cmpfloat(in->unprofiled_ms_median, >, 0);
   g_assert_true(isfinite(in->overhead));
-  g_test_message("gan-teacher, %d thread(s): profiled %.3f ms, unprofiled %.3f ms per run: overhead %+.1f %%",
-                 in->threads, in->run_ms_median, in->unprofiled_ms_median, 100 * in->overhead);
+  g_test_message("gan-teacher, %d thread(s): profiled %.3f ms, unprofiled %.3f ms per run: overhead %+.1f %% "
+                 "(CPU time %+.1f %%)", in->threads, in->run_ms_median, in->unprofiled_ms_median, 100 * in->overhead,
+                 100 * in->overhead_cpu);
   fr_profile_result_unref(r);
 }
 
