@@ -15,13 +15,13 @@ THREADS="${THREADS:-0}"
 
 # Updates per model (token batches of MAX_TOKENS padded tokens, about 3,700 target tokens each; one epoch
 # of the 189,778 usable pairs is 765 of them). Each can be overridden from the environment.
-STEPS_TRANSFORMER_SMALL="${STEPS_TRANSFORMER_SMALL:-6000}"
-STEPS_LITE_SMALL="${STEPS_LITE_SMALL:-6000}"
+STEPS_TRANSFORMER_SMALL="${STEPS_TRANSFORMER_SMALL:-4000}"
+STEPS_LITE_SMALL="${STEPS_LITE_SMALL:-4000}"
 STEPS_TRANSFORMER="${STEPS_TRANSFORMER:-8000}"
 STEPS_LITE="${STEPS_LITE:-8000}"
 MAX_TOKENS="${MAX_TOKENS:-4096}"
 LR="${LR:-1e-3}"
-WARMUP="${WARMUP:-1000}"
+WARMUP="${WARMUP:-800}"
 # cosine to 1e-7 over the run: with a fixed, short budget it ends better than inverse square root
 SCHEDULE="${SCHEDULE:-cosine}"
 
