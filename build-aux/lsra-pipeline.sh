@@ -70,4 +70,7 @@ step "4. evaluations: BLEU on the three dev sets, Mult-Adds, speed"
 for name in transformer-small lite-small transformer lite; do
   # by file, so that an installed data folder cannot stand in for the models just trained
   "$CLI" lsra eval "$D/$name.safetensors" --bpe "$D/bpe.model" --threads "$THREADS" --json > "$D/eval-$name.json"
+  # the slice tests/test-lsra-quality.c re-measures: the first 100 pairs of each dev set
+  "$CLI" lsra eval "$D/$name.safetensors" --bpe "$D/bpe.model" --threads "$THREADS" --limit 100 --json \
+    > "$D/eval-$name-dev100.json"
 done
