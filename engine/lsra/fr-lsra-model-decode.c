@@ -103,7 +103,7 @@ FrLsraDecoder *fr_lsra_decoder_new(FrLsraModel *m, int n, const int32_t *const *
   int32_t *ids = pack_sources(n, src, src_len, &d->S, d->src_len);
   d->sent = g_new(int32_t, d->N);
   for (int h = 0; h < d->N; h++) d->sent[h] = h / beam;
-  d->g = fr_graph_new(0);
+  d->g = fr_graph_new(1 << 20); /* a step needs well under 1 MB; the default 16 MB chunk costs more to map than a short search takes */
   d->g->grad_enabled = false;
   d->g->training = false;
 
