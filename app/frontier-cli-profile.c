@@ -17,6 +17,16 @@ static void list_targets(FILE *f) {
 }
 
 static FrProfileResult *profile_one(FrProfileConfig *cfg, int *rc) {
+  if (g_str_has_suffix(cfg->target, ".json") && g_file_test(cfg->target, G_FILE_TEST_IS_REGULAR)) {
+    GError *error = NULL;   /* a profile saved with --save */
+    FrProfileResult *r = fr_profile_result_load(cfg->target, &error);
+    if (!r) {
+      fprintf(stderr, "frontier-cli: %s\n", error->message);
+      g_error_free(error);
+      *rc = EXIT_FAILED;
+    }
+    return r;
+  }
   FrProfileTask *task = fr_profile_task_start(cfg);
   GError *error = NULL;
   FrJobStatus st = run_job(fr_profile_task_job(task), NULL, NULL, &error);
@@ -125,7 +135,8 @@ int cmd_profile(int argc, char **argv) {
     { "csv-ops", 0, 0, G_OPTION_ARG_FILENAME, &csv_ops, "Write every op of every timed run as CSV", "FILE" },
     { "save", 'o', 0, G_OPTION_ARG_FILENAME, &save, "Write the whole profile as JSON, every op included", "FILE" },
     { "overhead", 0, 0, G_OPTION_ARG_NONE, &cfg.overhead, "Also time each run without the profiler", NULL },
-    { "compare", 'c', 0, G_OPTION_ARG_STRING, &compare, "Profile a second model and compare per layer group", "MODEL" },
+    { "compare", 'c', 0, G_OPTION_ARG_STRING, &compare, "Profile a second model (or read a saved profile) and compare "
+                                                         "per layer group", "MODEL" },
     { "depth", 'd', 0, G_OPTION_ARG_INT, &depth, "Group layers by their first D scope names (0: whole path; "
                                                   "--compare: default 1)", "D" },
     { "by-op", 0, 0, G_OPTION_ARG_NONE, &by_op, "Table per op type instead of per layer", NULL },
@@ -137,7 +148,8 @@ int cmd_profile(int argc, char **argv) {
   GOptionContext *ctx = g_option_context_new("MODEL - where a model spends its time, per layer and op, against the roofline");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_option_context_add_main_entries(ctx, common_entries, NULL);
-  g_option_context_set_description(ctx, "`frontier-cli profile` with no MODEL lists the models. Timing figures are the "
+  g_option_context_set_description(ctx, "`frontier-cli profile` with no MODEL lists the models. MODEL (and --compare) may "
+                                         "also be a profile saved with --save (FILE.json). Timing figures are the "
                                          "median of --runs runs; MACs and bytes are counted from shapes.");
   gboolean ok = parse(ctx, &argc, &argv);
   g_option_context_free(ctx);

@@ -362,6 +362,39 @@ static void test_exports(void) {
   g_assert_cmpint(json_array_get_length(json_object_get_array_member(root, "ops")), ==, n);
   g_object_unref(parser);
 
+  /* read back: the same ops, runs and groups */
+  FrProfileResult *back = fr_profile_result_load(js, &error);
+  g_assert_no_error(error);
+  int nb;
+  const FrProfOp *ob = fr_profile_result_ops(back, &nb), *oa = fr_profile_result_ops(r, &n);
+  g_assert_cmpint(nb, ==, n);
+  for (int i = 0; i < n; i++) {
+    g_assert_cmpstr(ob[i].layer, ==, oa[i].layer);
+    g_assert_cmpstr(ob[i].op, ==, oa[i].op);
+    g_assert_cmpint(ob[i].start_ns, ==, oa[i].start_ns);
+    g_assert_cmpint(ob[i].end_ns, ==, oa[i].end_ns);
+    g_assert_cmpfloat(ob[i].macs, ==, oa[i].macs);
+  }
+  g_assert_cmpint(fr_profile_result_info(back)->runs, ==, 2);
+  g_assert_cmpint(fr_profile_result_run_length(back, 1), ==, fr_profile_result_run_length(r, 1));
+  g_assert_cmpstr(fr_profile_result_info(back)->target, ==, "small");
+  int ga_n, gb_n;
+  FrProfGroup *ga = fr_profile_result_groups(r, FR_PROF_BY_LAYER, 0, &ga_n), *gb = fr_profile_result_groups(back, FR_PROF_BY_LAYER, 0, &gb_n);
+  g_assert_cmpint(ga_n, ==, gb_n);
+  for (int i = 0; i < ga_n; i++) {
+    g_assert_cmpstr(ga[i].name, ==, gb[i].name);
+    g_assert_cmpfloat(ga[i].ms_median, ==, gb[i].ms_median);
+    g_assert_cmpfloat(ga[i].bytes_read, ==, gb[i].bytes_read);
+  }
+  fr_prof_groups_free(ga, ga_n);
+  fr_prof_groups_free(gb, gb_n);
+  fr_profile_result_unref(back);
+  char *csvp = g_build_filename(dir, "t.csv", NULL);   /* not a profile */
+  g_assert_null(fr_profile_result_load(csvp, &error));
+  g_assert_nonnull(error);
+  g_clear_error(&error);
+  g_free(csvp);
+
   /* a failed write leaves nothing behind */
   char *bad = g_build_filename(dir, "missing", "t.json", NULL);
   g_assert_false(fr_profile_result_write_trace(r, bad, &error));

@@ -666,6 +666,16 @@ JsonNode *fr_profile_result_to_json(const FrProfileResult *r, gboolean with_ops)
   add_groups(b, "layers", r, FR_PROF_BY_LAYER, 0);
   add_groups(b, "op_types", r, FR_PROF_BY_OP, 0);
   if (with_ops) {
+    json_builder_set_member_name(b, "run_spans");   /* [start_ns, end_ns] of each timed run */
+    json_builder_begin_array(b);
+    for (guint i = 0; i < r->runs->len; i++) {
+      RunSpan sp = g_array_index(r->runs, RunSpan, i);
+      json_builder_begin_array(b);
+      json_builder_add_int_value(b, sp.start);
+      json_builder_add_int_value(b, sp.end);
+      json_builder_end_array(b);
+    }
+    json_builder_end_array(b);
     json_builder_set_member_name(b, "ops");
     json_builder_begin_array(b);
     for (guint i = 0; i < r->ops->len; i++) {
@@ -731,6 +741,122 @@ JsonNode *fr_profile_compare_to_json(const FrProfCompareRow *rows, int n, const 
   JsonNode *root = json_builder_get_root(b);
   g_object_unref(b);
   return root;
+}
+
+/* ---- reading a saved profile ------------------------------------------------------------------- */
+
+static double get_num(JsonObject *o, const char *name, double dflt) {
+  JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+  if (!n || !JSON_NODE_HOLDS_VALUE(n)) return dflt;
+  GType t = json_node_get_value_type(n);
+  return t == G_TYPE_DOUBLE || t == G_TYPE_INT64 ? json_node_get_double(n) : dflt;
+}
+
+static gint64 get_int(JsonObject *o, const char *name) {
+  JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+  if (!n || !JSON_NODE_HOLDS_VALUE(n)) return 0;
+  GType t = json_node_get_value_type(n);
+  return t == G_TYPE_INT64 ? json_node_get_int(n) : t == G_TYPE_DOUBLE ? (gint64)json_node_get_double(n) : 0;
+}
+
+static const char *get_str(JsonObject *o, const char *name) {
+  JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+  return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING ? json_node_get_string(n) : NULL;
+}
+
+FrProfileResult *fr_profile_result_load(const char *path, GError **error) {
+  JsonParser *parser = json_parser_new();
+  if (!json_parser_load_from_file(parser, path, error)) {
+    g_object_unref(parser);
+    return NULL;
+  }
+  JsonNode *root = json_parser_get_root(parser);
+  JsonObject *top = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+  JsonNode *ops_node = top ? json_object_get_member(top, "ops") : NULL;
+  JsonNode *info_node = top ? json_object_get_member(top, "info") : NULL;
+  if (!top || g_strcmp0(get_str(top, "format"), "frontier-profile") || !ops_node || !JSON_NODE_HOLDS_ARRAY(ops_node) ||
+      !info_node || !JSON_NODE_HOLDS_OBJECT(info_node)) {
+    g_set_error(error, FR_REPORT_ERROR, FR_REPORT_ERROR_INVALID,
+                "%s is not a saved profile with its ops (frontier-cli profile --save)", path);
+    g_object_unref(parser);
+    return NULL;
+  }
+  FrProfiler *p = fr_profiler_new();
+  JsonArray *ops = json_node_get_array(ops_node);
+  int max_run = -1, max_tid = 0;
+  for (guint i = 0; i < json_array_get_length(ops); i++) {
+    JsonNode *en = json_array_get_element(ops, i);
+    if (!JSON_NODE_HOLDS_OBJECT(en)) continue;
+    JsonObject *e = json_node_get_object(en);
+    FrProfOp o = {
+      .run = (int)get_int(e, "run"), .seq = (int)get_int(e, "seq"), .tid = (int)get_int(e, "tid"),
+      .op = intern(p, get_str(e, "op")), .phase = intern(p, get_str(e, "phase") ? get_str(e, "phase") : "forward"),
+      .layer = intern(p, get_str(e, "layer")), .auto_layer = json_object_get_boolean_member_with_default(e, "auto", FALSE),
+      .shape = intern(p, get_str(e, "shape")), .start_ns = get_int(e, "start_ns"), .end_ns = get_int(e, "end_ns"),
+      .thread_ns = get_int(e, "thread_ns"), .cpu_ns = get_int(e, "cpu_ns"), .macs = get_num(e, "macs", 0),
+      .bytes_read = get_num(e, "bytes_read", 0), .bytes_written = get_num(e, "bytes_written", 0),
+    };
+    if (o.run < 0 || o.run > 100000) continue;
+    max_run = MAX(max_run, o.run);
+    max_tid = MAX(max_tid, o.tid);
+    g_array_append_val(p->ops, o);
+  }
+  /* run spans: saved ones, else the extent of each run's ops */
+  JsonNode *spans = json_object_get_member(top, "run_spans");
+  for (int r = 0; r <= max_run; r++) {
+    RunSpan sp = { G_MAXINT64, G_MININT64 };
+    if (spans && JSON_NODE_HOLDS_ARRAY(spans) && (guint)r < json_array_get_length(json_node_get_array(spans))) {
+      JsonNode *a = json_array_get_element(json_node_get_array(spans), (guint)r);
+      if (JSON_NODE_HOLDS_ARRAY(a) && json_array_get_length(json_node_get_array(a)) == 2) {
+        sp.start = json_array_get_int_element(json_node_get_array(a), 0);
+        sp.end = json_array_get_int_element(json_node_get_array(a), 1);
+      }
+    }
+    if (sp.start > sp.end) {
+      for (guint i = 0; i < p->ops->len; i++) {
+        const FrProfOp *o = &g_array_index(p->ops, FrProfOp, i);
+        if (o->run != r) continue;
+        sp.start = MIN(sp.start, o->start_ns);
+        sp.end = MAX(sp.end, o->end_ns);
+      }
+      if (sp.start > sp.end) sp.start = sp.end = 0;
+    }
+    g_array_append_val(p->runs, sp);
+  }
+  for (int t = 1; t <= max_tid; t++) g_hash_table_insert(p->tids, GINT_TO_POINTER(-t), GINT_TO_POINTER(t));
+
+  JsonObject *in = json_node_get_object(info_node);
+  FrProfInfo info = {
+    .target = (char *)get_str(in, "target"), .description = (char *)get_str(in, "description"),
+    .threads = (int)get_int(in, "threads"), .batch = (int)get_int(in, "batch"), .warmup = (int)get_int(in, "warmup"),
+    .unprofiled_ms_median = get_num(in, "unprofiled_ms_median", NAN),
+    .run_cpu_ms_median = get_num(in, "run_cpu_ms_median", NAN),
+    .unprofiled_cpu_ms_median = get_num(in, "unprofiled_cpu_ms_median", NAN),
+    .model_macs = get_num(in, "model_macs", NAN),
+    .cpu_clocks = json_object_get_boolean_member_with_default(in, "cpu_clocks", TRUE),
+  };
+  FrRoofline roof = { 0 };
+  JsonNode *rn = json_object_get_member(top, "roofline");
+  gboolean has_roof = rn && JSON_NODE_HOLDS_OBJECT(rn);
+  if (has_roof) {
+    JsonObject *ro = json_node_get_object(rn);
+    g_strlcpy(roof.cpu, get_str(ro, "cpu") ? get_str(ro, "cpu") : "", sizeof roof.cpu);
+    roof.threads = (int)get_int(ro, "threads");
+    roof.gemm_gflops_1t = get_num(ro, "gemm_gflops_1t", 0);
+    roof.gemm_gflops = get_num(ro, "gemm_gflops", 0);
+    roof.bw_gbs_1t = get_num(ro, "bw_gbs_1t", 0);
+    roof.bw_gbs = get_num(ro, "bw_gbs", 0);
+    g_strlcpy(roof.date, get_str(ro, "date") ? get_str(ro, "date") : "", sizeof roof.date);
+    roof.from_cache = TRUE;
+  }
+  FrProfileResult *r = fr_profiler_finish(p, &info, has_roof ? &roof : NULL);
+  /* the machine and the date are the file's, not this one's */
+  const char *cpu = get_str(in, "cpu"), *date = get_str(in, "date");
+  if (cpu) g_free(r->info.cpu), r->info.cpu = g_strdup(cpu);
+  if (date) g_free(r->info.date), r->info.date = g_strdup(date);
+  fr_profiler_free(p);
+  g_object_unref(parser);
+  return r;
 }
 
 /* ---- CSV --------------------------------------------------------------------------------------- */

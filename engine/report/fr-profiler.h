@@ -163,9 +163,12 @@ void fr_prof_compare_free(FrProfCompareRow *rows, int n);
 
 /* JSON document: "format": "frontier-profile", "info" {...}, "roofline" {...} or null, "layers"
  * (whole paths), "top_layers" (depth 1), "op_types" (arrays of group objects, keys as FrProfGroup),
- * and with_ops: "ops" (every FrProfOp). */
+ * and with_ops: "run_spans" ([start_ns, end_ns] per run) and "ops" (every FrProfOp). */
 JsonNode *fr_profile_result_to_json(const FrProfileResult *r, gboolean with_ops);
 gboolean fr_profile_result_write_json(const FrProfileResult *r, const char *path, gboolean with_ops, GError **error);
+/* Reads back a profile written with its ops (fr_profile_result_write_json with_ops, `frontier-cli
+ * profile --save`): the groups, comparison and exports work on it as on the original. */
+FrProfileResult *fr_profile_result_load(const char *path, GError **error);
 JsonNode *fr_profile_compare_to_json(const FrProfCompareRow *rows, int n, const char *name_a, const char *name_b);
 
 typedef enum {
