@@ -441,6 +441,12 @@ with tempfile.TemporaryDirectory() as d:
           len(xs) > 0 and len(xs) == 2 * sum(g["calls"] for g in j["layers"])
           and all("dur" in e and "ts" in e and "macs" in e["args"] for e in xs), err)
     check("profile --csv: the per-layer table", rc == 0 and open(csv).readline().startswith("name,ops,auto,calls,macs"))
+    saved = os.path.join(d, "saved.json")
+    rc, out, err = run_profile("gan-student-10x", "--runs", "2", "--warmup", "0", "--no-roofline", "-q", "--save", saved)
+    rc2, out, err2 = run_profile(saved, "--json")
+    j = json.loads(out) if rc == 0 and rc2 == 0 else {}
+    check("profile --save writes a profile that reads back as MODEL",
+          j.get("info", {}).get("target") == "gan-student-10x" and j["info"]["runs"] == 2, err + err2)
     rc, out, err = run_profile("gan-teacher", "--compare", "gan-student-10x", "--runs", "1", "--warmup", "0",
                                "--no-roofline", "--json", "-q")
     j = json.loads(out) if rc == 0 else {}

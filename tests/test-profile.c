@@ -379,7 +379,8 @@ static void test_exports(void) {
   g_assert_cmpint(fr_profile_result_run_length(back, 1), ==, fr_profile_result_run_length(r, 1));
   g_assert_cmpstr(fr_profile_result_info(back)->target, ==, "small");
   int ga_n, gb_n;
-  FrProfGroup *ga = fr_profile_result_groups(r, FR_PROF_BY_LAYER, 0, &ga_n), *gb = fr_profile_result_groups(back, FR_PROF_BY_LAYER, 0, &gb_n);
+  FrProfGroup *ga = fr_profile_result_groups(r, FR_PROF_BY_LAYER, 0, &ga_n);
+  FrProfGroup *gb = fr_profile_result_groups(back, FR_PROF_BY_LAYER, 0, &gb_n);
   g_assert_cmpint(ga_n, ==, gb_n);
   for (int i = 0; i < ga_n; i++) {
     g_assert_cmpstr(ga[i].name, ==, gb[i].name);

@@ -79,7 +79,9 @@ void fr_profile_config_init(FrProfileConfig *c);
 /* Runs a whole profile on the calling thread. Errors are FR_JOB_ERROR: INVALID_ARGUMENT for an unknown
  * target or a bad setting, FAILED for a model that cannot be read. job (nullable) receives progress, "profile.run"
  * payloads "(uud)" (run, runs, ms) and is checked for cancel between runs (then NULL with
- * FR_JOB_ERROR_CANCELLED). The pool's thread count is restored at the end. */
+ * FR_JOB_ERROR_CANCELLED). The pool's thread count and fr_graph_set_profile_cpu_clocks are set for the
+ * profile and restored at the end; both are process-wide, so other engine work running meanwhile
+ * (another job in the GUI) sees them, and disturbs the timing: profile with nothing else running. */
 FrProfileResult *fr_profile_run(const FrProfileConfig *c, FrJob *job, GError **error);
 
 /* The same as a job. The task keeps the result: fr_profile_task_result after the job finished. */
