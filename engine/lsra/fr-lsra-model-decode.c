@@ -110,6 +110,8 @@ FrLsraDecoder *fr_lsra_decoder_new(FrLsraModel *m, int n, const int32_t *const *
   FrLsraTrainOpts o = { 0 };
   FrTensor *enc = fr_lsra_encode(d->g, m, ids, d->src_len, n, d->S, &o, NULL);
   const int64_t A = self_width(c), dm = c->d_model;
+  fr_graph_push_scope(d->g, "decoder");
+  fr_graph_push_scope(d->g, "cross_keys_values");
   for (int l = 0; l < c->dec_layers; l++) {
     LayerCache *lc = &d->layers[l];
     const FrLsraLayer *L = &m->dec[l];
@@ -121,6 +123,8 @@ FrLsraDecoder *fr_lsra_decoder_new(FrLsraModel *m, int n, const int32_t *const *
     lc->cross_p = g_new0(float, (gsize)d->N * c->heads * d->S);
     if (c->arch == FR_LSRA_ARCH_LITE) lc->conv = fr_lsra_conv_state_new(d->N, dm - c->attn_dim, L->conv.K);
   }
+  fr_graph_pop_scope(d->g);
+  fr_graph_pop_scope(d->g);
   d->tmp = g_new(float, (gsize)d->N * max_steps * A);
   fr_graph_reset(d->g);
   g_free(ids);
@@ -207,9 +211,12 @@ static FrTensor *self_attention(FrLsraDecoder *d, const FrLsraAttn *a, LayerCach
     memcpy(lc->k + (h * d->max_steps + t) * A, k->data + h * A, sizeof(float) * (size_t)A);
     memcpy(lc->v + (h * d->max_steps + t) * A, v->data + h * A, sizeof(float) * (size_t)A);
   }
+  gint64 t0 = fr_graph_op_begin(g);
   FrTensor *o = fr_tensor_new(g, 2, FR_SHAPE(d->N, A));
   StepAttn c = { d, A, heads, A / heads, t + 1, q->data, lc->k, lc->v, false, o->data, NULL };
   fr_parallel_for(d->N, 1, step_attn_rows, &c);
+  fr_graph_op_end(g, t0, "cached_attention", o, 2.0 * (double)d->N * (t + 1) * A,
+                  4.0 * (double)d->N * (2 * (t + 1) + 1) * A, 4.0 * (double)d->N * A);
   return fr_lsra_lin(g, o, &a->o);
 }
 
@@ -217,9 +224,14 @@ static FrTensor *cross_attention(FrLsraDecoder *d, const FrLsraAttn *a, LayerCac
   FrGraph *g = d->g;
   const int64_t A = x->shape[1];
   FrTensor *q = fr_lsra_lin(g, x, &a->q);
+  gint64 t0 = fr_graph_op_begin(g);
   FrTensor *o = fr_tensor_new(g, 2, FR_SHAPE(d->N, A));
   StepAttn c = { d, A, heads, A / heads, 0, q->data, lc->ck, lc->cv, true, o->data, lc->cross_p };
   fr_parallel_for(d->N, 1, step_attn_rows, &c);
+  double keys = 0;
+  for (int64_t h = 0; h < d->N; h++) keys += d->src_len[d->sent[h]];
+  fr_graph_op_end(g, t0, "cached_cross_attention", o, 2.0 * keys * A, 4.0 * (2 * keys + d->N) * A,
+                  4.0 * (double)d->N * A);
   return fr_lsra_lin(g, o, &a->o);
 }
 
@@ -347,23 +359,40 @@ gboolean fr_lsra_decoder_step(FrLsraDecoder *d, const int32_t *tokens, float *lo
   for (int64_t h = 0; h < N; h++)
     for (int64_t i = 0; i < dm; i++) x->data[h * dm + i] = x->data[h * dm + i] * sc + pos[i];
   g_free(pos);
+  fr_graph_push_scope(g, "decoder");
   for (int l = 0; l < c->dec_layers; l++) {
     const FrLsraLayer *L = &m->dec[l];
     LayerCache *lc = &d->layers[l];
     FrTensor *mix;
+    fr_graph_push_scope(g, fr_lsra_layer_name(l));
     if (c->arch == FR_LSRA_ARCH_TRANSFORMER) {
+      fr_graph_push_scope(g, "self_attention");
       mix = self_attention(d, &L->self, lc, x, c->heads);
     } else {
       const int64_t a = c->attn_dim;
+      fr_graph_push_scope(g, "lsra");
       FrTensor *xa = fr_slice(g, x, 1, 0, a), *xc = fr_slice(g, x, 1, a, dm - a);
       mix = fr_concat(g, self_attention(d, &L->self, lc, xa, c->heads), step_conv(d, &L->conv, lc, xc), 1);
     }
     x = add_norm(g, x, mix, L->ln1_g, L->ln1_b);
+    fr_graph_pop_scope(g);
+    fr_graph_push_scope(g, "cross_attention");
     x = add_norm(g, x, cross_attention(d, &L->cross, lc, x, c->heads), L->ln2_g, L->ln2_b);
+    fr_graph_pop_scope(g);
+    fr_graph_push_scope(g, "ffn");
     FrTensor *f = fr_lsra_lin(g, fr_relu(g, fr_lsra_lin(g, x, &L->ffn1)), &L->ffn2);
     x = add_norm(g, x, f, L->ln3_g, L->ln3_b);
+    fr_graph_pop_scope(g);
+    fr_graph_pop_scope(g);
   }
+  fr_graph_pop_scope(g);
+  fr_graph_push_scope(g, "output");
+  gint64 t0 = fr_graph_op_begin(g);
   vocab_logprobs(x->data, N, m->embed, logprobs);
+  const double V = c->tgt_vocab;
+  fr_graph_op_end(g, t0, "output_projection_log_softmax", x, (double)N * V * dm, 4.0 * (V * dm + (double)N * dm),
+                  4.0 * N * V);
+  fr_graph_pop_scope(g);
   d->steps++;
   return TRUE;
 }

@@ -41,6 +41,9 @@ static inline FrTensor *fr_lsra_lin(FrGraph *g, FrTensor *x, const FrLsraLinear 
   return fr_linear(g, x, l->w, l->b);
 }
 
+/* "layer0" ... : scope names for the profiler (string literals). */
+const char *fr_lsra_layer_name(int l);
+
 /* Embeddings * sqrt(d) + positions 1..T of ids [B, T] (dropout when training). */
 FrTensor *fr_lsra_embed(FrGraph *g, FrLsraModel *m, const int32_t *ids, int B, int T, float dropout);
 /* The encoder over src [B, S] with lengths; trace may be NULL. Returns [B, S, d]. */

@@ -363,16 +363,31 @@ static FrTensor *ffn(FrGraph *g, const FrLsraLayer *L, FrTensor *x, const FrLsra
   return fr_lsra_lin(g, fr_dropout(g, h, o->act_dropout), &L->ffn2);
 }
 
+const char *fr_lsra_layer_name(int l) {
+  static const char *const names[FR_LSRA_MAX_LAYERS] = { "layer0", "layer1", "layer2", "layer3", "layer4", "layer5",
+    "layer6", "layer7", "layer8", "layer9", "layer10", "layer11", "layer12", "layer13", "layer14", "layer15" };
+  return l >= 0 && l < FR_LSRA_MAX_LAYERS ? names[l] : "layer";
+}
+
 FrTensor *fr_lsra_encode(FrGraph *g, FrLsraModel *m, const int32_t *src, const int32_t *src_len, int B, int S,
                          const FrLsraTrainOpts *o, FrLsraEncTrace *trace) {
+  fr_graph_push_scope(g, "encoder");
   FrTensor *x = fr_lsra_embed(g, m, src, B, S, o->dropout);
+  const char *mix_name = m->cfg.arch == FR_LSRA_ARCH_LITE ? "lsra" : "self_attention";
   for (int l = 0; l < m->cfg.enc_layers; l++) {
     const FrLsraLayer *L = &m->enc[l];
+    fr_graph_push_scope(g, fr_lsra_layer_name(l));
+    fr_graph_push_scope(g, mix_name);
     FrTensor *h = mixer(g, m, L, x, src_len, false, o, trace ? &trace->attn[l] : NULL,
                         trace ? &trace->kernels[l] : NULL);
     x = add_norm(g, x, h, L->ln1_g, L->ln1_b, o->dropout);
+    fr_graph_pop_scope(g);
+    fr_graph_push_scope(g, "ffn");
     x = add_norm(g, x, ffn(g, L, x, o), L->ln2_g, L->ln2_b, o->dropout);
+    fr_graph_pop_scope(g);
+    fr_graph_pop_scope(g);
   }
+  fr_graph_pop_scope(g);
   return x;
 }
 
@@ -380,14 +395,25 @@ FrTensor *fr_lsra_model_loss(FrGraph *g, FrLsraModel *m, const FrLsraBatch *b, c
                              double *nll_sum, int64_t *n_tokens) {
   const FrLsraConfig *c = &m->cfg;
   FrTensor *enc = fr_lsra_encode(g, m, b->src, b->src_len, b->B, b->S, o, NULL);
+  fr_graph_push_scope(g, "decoder");
   FrTensor *x = fr_lsra_embed(g, m, b->tgt_in, b->B, b->T, o->dropout);
   for (int l = 0; l < c->dec_layers; l++) {
     const FrLsraLayer *L = &m->dec[l];
+    fr_graph_push_scope(g, fr_lsra_layer_name(l));
+    fr_graph_push_scope(g, c->arch == FR_LSRA_ARCH_LITE ? "lsra" : "self_attention");
     x = add_norm(g, x, mixer(g, m, L, x, NULL, true, o, NULL, NULL), L->ln1_g, L->ln1_b, o->dropout);
+    fr_graph_pop_scope(g);
+    fr_graph_push_scope(g, "cross_attention");
     x = add_norm(g, x, attention(g, &L->cross, x, enc, c->heads, b->src_len, false, NULL), L->ln2_g, L->ln2_b,
                  o->dropout);
+    fr_graph_pop_scope(g);
+    fr_graph_push_scope(g, "ffn");
     x = add_norm(g, x, ffn(g, L, x, o), L->ln3_g, L->ln3_b, o->dropout);
+    fr_graph_pop_scope(g);
+    fr_graph_pop_scope(g);
   }
+  fr_graph_pop_scope(g);
+  fr_graph_push_scope(g, "output");
   /* only the rows that predict a token go through the output projection */
   const int64_t rows = (int64_t)b->B * b->T;
   int32_t *idx = g_new(int32_t, rows), *labels = g_new(int32_t, rows);
@@ -400,6 +426,7 @@ FrTensor *fr_lsra_model_loss(FrGraph *g, FrLsraModel *m, const FrLsraBatch *b, c
   FrTensor *flat = fr_reshape(g, x, 2, FR_SHAPE(rows, c->d_model));
   FrTensor *logits = fr_linear(g, fr_lsra_gather_rows(g, flat, idx, n), m->embed, NULL);
   FrTensor *loss = fr_lsra_token_loss(g, logits, labels, o->label_smoothing, nll_sum);
+  fr_graph_pop_scope(g);
   if (n_tokens) *n_tokens = n;
   g_free(idx);
   g_free(labels);

@@ -342,15 +342,12 @@ double fr_profile_model_macs(const FrProfileModel *m) { return m->macs; }
 
 static void run_lsra(FrProfileModel *m, FrProfiler *p) {
   const int vocab = fr_lsra_model_vocab(m->lsra);
-  if (p) fr_profiler_push_scope(p, "encoder");
+  (void)p; /* the model names its own layers (encoder/layerN/..., decoder/layerN/..., output) */
   FrLsraDecoder *d = fr_lsra_decoder_new(m->lsra, m->batch, (const int32_t *const *)m->src, m->src_len, 1, LSRA_TOKENS, NULL);
-  if (p) fr_profiler_pop_scope(p);
   g_assert(d);
-  for (int i = 0; i < m->batch; i++) m->tokens[i] = 2;   /* fairseq starts the target with </s> */
+  for (int i = 0; i < m->batch; i++) m->tokens[i] = FR_LSRA_BPE_EOS;   /* fairseq starts the target with </s> */
   for (int s = 0; s < LSRA_TOKENS; s++) {
-    if (p) fr_profiler_push_scope(p, "decoder");
     gboolean ok = fr_lsra_decoder_step(d, m->tokens, m->out);
-    if (p) fr_profiler_pop_scope(p);
     if (!ok) break;
     for (int h = 0; h < m->batch; h++) {   /* greedy, never stopping early: the same work every run */
       const float *row = m->out + (size_t)h * vocab;
