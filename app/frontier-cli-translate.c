@@ -81,7 +81,7 @@ int cmd_translate(int argc, char **argv) {
   double lenpen = 1.0;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model,
-      "transformer-small, lite-small, transformer, lite (default: lite) or a model file", "NAME|PATH" },
+      "transformer-small, lite-small, transformer, lite (default: lite, else lite-small) or a model file", "NAME|PATH" },
     { "bpe", 0, 0, G_OPTION_ARG_FILENAME, &bpe, "BPE vocabulary (default: the shipped lsra/bpe.model)", "PATH" },
     { "beam", 'b', 0, G_OPTION_ARG_INT, &beam, "Beam size (default 4; 1: greedy)", "N" },
     { "lenpen", 0, 0, G_OPTION_ARG_DOUBLE, &lenpen, "Length penalty, fairseq's (default 1.0)", "X" },
@@ -118,7 +118,15 @@ int cmd_translate(int argc, char **argv) {
   if (rc == EXIT_OK) {
     if (threads > 0) fr_pool_set_threads(threads);
     GError *e = NULL;
-    t = fr_lsra_translator_open(model ? model : "lite", bpe, &e);
+    if (model) {
+      t = fr_lsra_translator_open(model, bpe, &e);
+    } else { /* the largest shipped Lite Transformer */
+      const char *const choices[] = { "lite", "lite-small" };
+      for (guint i = 0; i < G_N_ELEMENTS(choices) && !t; i++) {
+        g_clear_error(&e);
+        t = fr_lsra_translator_open(choices[i], bpe, &e);
+      }
+    }
     if (!t) rc = open_error(e);
   }
   if (rc == EXIT_OK) {
