@@ -3,6 +3,7 @@
 #include "frontier-apq-page.h"
 #include "frontier-gan-page.h"
 #include "frontier-lsra-page.h"
+#include "frontier-profiler-page.h"
 #include "frontier-sparch-page.h"
 #include "frontier-training-page.h"
 
@@ -14,6 +15,7 @@ struct _FrontierWindow {
   GtkListBox      *sidebar;
   GtkStack        *stack;
   AdwWindowTitle  *page_title;
+  FrontierProfilerPage *profiler_page;
 
   GSettings       *settings;  /* may be NULL */
 };
@@ -94,6 +96,21 @@ show_page_action(GtkWidget *widget, const char *action, GVariant *param)
     adw_leaflet_navigate(self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
 }
 
+/* win.profile-model (s): the Profiler page with that target selected, profiling it. */
+static void
+profile_model_cb(GSimpleAction *action, GVariant *param, gpointer user_data)
+{
+  FrontierWindow *self = FRONTIER_WINDOW(user_data);
+  const char *target = g_variant_get_string(param, NULL);
+  if (!frontier_profiler_page_profile(self->profiler_page, target)) {
+    g_autofree char *msg = g_strdup_printf("The profiler does not know “%s”", target);
+    adw_toast_overlay_add_toast(self->toast_overlay, adw_toast_new(msg));
+    return;
+  }
+  if (frontier_window_show_page(self, "profiler"))
+    adw_leaflet_navigate(self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+}
+
 static void
 save_state(FrontierWindow *self)
 {
@@ -163,6 +180,7 @@ frontier_window_class_init(FrontierWindowClass *klass)
   g_type_ensure(FRONTIER_TYPE_GAN_PAGE);
   g_type_ensure(FRONTIER_TYPE_LSRA_PAGE);
   g_type_ensure(FRONTIER_TYPE_SPARCH_PAGE);
+  g_type_ensure(FRONTIER_TYPE_PROFILER_PAGE);
 
   gtk_widget_class_set_template_from_resource(widget_class, "/org/frontier/Frontier/frontier-window.ui");
   gtk_widget_class_bind_template_child(widget_class, FrontierWindow, toast_overlay);
@@ -170,6 +188,7 @@ frontier_window_class_init(FrontierWindowClass *klass)
   gtk_widget_class_bind_template_child(widget_class, FrontierWindow, sidebar);
   gtk_widget_class_bind_template_child(widget_class, FrontierWindow, stack);
   gtk_widget_class_bind_template_child(widget_class, FrontierWindow, page_title);
+  gtk_widget_class_bind_template_child(widget_class, FrontierWindow, profiler_page);
   gtk_widget_class_bind_template_callback(widget_class, visible_child_changed_cb);
   gtk_widget_class_bind_template_callback(widget_class, sidebar_row_selected_cb);
   gtk_widget_class_bind_template_callback(widget_class, sidebar_row_activated_cb);
@@ -180,6 +199,7 @@ frontier_window_class_init(FrontierWindowClass *klass)
   static const struct { guint key; const char *page; } pages[] = {
     { GDK_KEY_1, "training" }, { GDK_KEY_2, "apq" }, { GDK_KEY_3, "gan" },
     { GDK_KEY_4, "lite-transformer" }, { GDK_KEY_5, "sparch" },
+    { GDK_KEY_6, "profiler" },
   };
   for (guint i = 0; i < G_N_ELEMENTS(pages); i++)
     gtk_widget_class_add_binding_action(widget_class, pages[i].key, GDK_ALT_MASK, "window.show-page", "s",
@@ -191,6 +211,8 @@ static void
 frontier_window_init(FrontierWindow *self)
 {
   gtk_widget_init_template(GTK_WIDGET(self));
+  static const GActionEntry entries[] = { { "profile-model", profile_model_cb, "s", NULL, NULL, { 0 } } };
+  g_action_map_add_action_entries(G_ACTION_MAP(self), entries, G_N_ELEMENTS(entries), self);
 }
 
 FrontierWindow *
