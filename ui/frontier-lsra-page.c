@@ -201,6 +201,7 @@ struct _FrontierLsraPage {
   GtkRevealer *missing_revealer;
   GtkLabel *missing_label;
   GtkToggleButton *budget_small;
+  GtkMenuButton *profile_button;
   GtkToggleButton *budget_base;
   GtkSpinButton *beam_spin;
   GtkAdjustment *beam_adjustment;
@@ -1037,6 +1038,23 @@ beam_changed_cb(FrontierLsraPage *self)
   input_changed(self, TRUE);
 }
 
+/* The Profile menu names the budget's two models (the window's win.profile-model action). */
+static void
+update_profile_menu(FrontierLsraPage *self)
+{
+  GMenu *menu = g_menu_new();
+  for (int a = 0; a < N_ARCH; a++) {
+    char *label = g_strdup_printf("Profile the %s (%s)", arch_titles[a], model_names[self->budget][a]);
+    GMenuItem *item = g_menu_item_new(label, NULL);
+    g_menu_item_set_action_and_target_value(item, "win.profile-model", g_variant_new_string(model_names[self->budget][a]));
+    g_menu_append_item(menu, item);
+    g_object_unref(item);
+    g_free(label);
+  }
+  gtk_menu_button_set_menu_model(self->profile_button, G_MENU_MODEL(menu));
+  g_object_unref(menu);
+}
+
 static void
 budget_toggled_cb(FrontierLsraPage *self, GtkToggleButton *button)
 {
@@ -1046,6 +1064,7 @@ budget_toggled_cb(FrontierLsraPage *self, GtkToggleButton *button)
   if (b == self->budget)
     return;
   self->budget = b;
+  update_profile_menu(self);
   /* The other pair's translations would be shown under these names: gone until the new ones come. */
   clear_results(self);
   update_cards(self);
@@ -1289,6 +1308,7 @@ frontier_lsra_page_class_init(FrontierLsraPageClass *klass)
   BIND(missing_revealer);
   BIND(missing_label);
   BIND(budget_small);
+  BIND(profile_button);
   BIND(budget_base);
   BIND(beam_spin);
   BIND(beam_adjustment);
