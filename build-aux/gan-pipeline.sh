@@ -38,7 +38,7 @@ fi
 # The 20x winner is fine-tuned 2,000 steps; the 10x winner 5,000 steps, then ROUNDS_10X - 1 more rounds of
 # 6,000 steps, each starting from the last round.
 step "4. evolution under 10x and 20x fewer MACs than the teacher; the winners fine-tuned"
-ROUNDS_10X="${ROUNDS_10X:-4}"
+ROUNDS_10X="${ROUNDS_10X:-5}"
 mkdir -p "$D/rounds"
 for x in 10 20; do
   if [ ! -s "$D/search-${x}x.json" ]; then

@@ -56,7 +56,7 @@ static void test_students(void) {
     double fid = json_object_get_double_member(s, "fid_like");
     g_test_message("student %s: %.1fx fewer MACs, FID-like %.3f vs teacher %.3f (10k test images)",
                    json_object_get_string_member(s, "name"), teacher_macs / c.macs, fid, teacher_fid);
-    if (x == 10) g_assert_cmpfloat(fid, <=, 2.5 * teacher_fid);
+    if (x == 10) g_assert_cmpfloat(fid, <=, 1.10 * teacher_fid);   /* the target: within 10 % */
   }
 }
 
