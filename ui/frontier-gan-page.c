@@ -272,20 +272,6 @@ students_load(const char *path, GError **error)
 
 /* "48.3 M", "512 k" */
 static char *
-format_count(double v)
-{
-  if (!isfinite(v))
-    return g_strdup("—");
-  if (v >= 1e9)
-    return g_strdup_printf("%.3g G", v / 1e9);
-  if (v >= 1e6)
-    return g_strdup_printf("%.3g M", v / 1e6);
-  if (v >= 1e3)
-    return g_strdup_printf("%.3g k", v / 1e3);
-  return g_strdup_printf("%.0f", v);
-}
-
-static char *
 format_ms(double ms)
 {
   if (!isfinite(ms))
@@ -542,13 +528,13 @@ set_card(GtkLabel *macs_l, GtkLabel *paper_l, GtkLabel *params_l, GtkLabel *fid_
     set_stat(acc_l, what_acc, "—");
     return;
   }
-  g_autofree char *macs = format_count(cost->macs);
-  g_autofree char *paper = format_count(cost->macs_paper);
+  g_autofree char *macs = frontier_format_count(cost->macs);
+  g_autofree char *paper = frontier_format_count(cost->macs_paper);
   gtk_label_set_text(macs_l, macs);
   g_autofree char *a11y = g_strdup_printf("%s: %s (paper convention %s)", what_macs, macs, paper);
   gtk_accessible_update_property(GTK_ACCESSIBLE(macs_l), GTK_ACCESSIBLE_PROPERTY_LABEL, a11y, -1);
   set_stat(paper_l, what_paper, paper);
-  g_autofree char *params = format_count(cost->params);
+  g_autofree char *params = frontier_format_count(cost->params);
   set_stat(params_l, what_params, params);
   g_autofree char *f = isfinite(fid) ? g_strdup_printf("%.2f", fid) : g_strdup("not scored");
   set_stat(fid_l, what_fid, f);
@@ -626,7 +612,7 @@ update_messages(FrontierGanPage *self)
     Model *model = self->models[r];
     if (model == NULL)
       continue;
-    g_autofree char *params = format_count(model->cost.params);
+    g_autofree char *params = frontier_format_count(model->cost.params);
     g_string_append_printf(m, "%s%s %s (%s parameters)", m->len ? " · " : "",
                            r == ROLE_TEACHER ? "Teacher" : r == ROLE_SUPERNET ? "Supernet" : "Student", model->name,
                            params);
@@ -1061,7 +1047,7 @@ update_student_view(FrontierGanPage *self)
   }
   gtk_label_set_text(self->student_subtitle, sub);
   FrGanCost c = student_cost(self);
-  g_autofree char *macs = format_count(c.macs);
+  g_autofree char *macs = frontier_format_count(c.macs);
   double fid, acc;
   student_quality(self, &fid, &acc);
   set_card(self->student_macs, self->student_paper, self->student_params, self->student_fid, self->student_acc,
@@ -1078,7 +1064,7 @@ update_student_view(FrontierGanPage *self)
 
   /* Where it sits on the front, for the budget row. */
   int k = file == NULL && self->sel_candidate >= 0 ? front_position(self, self->sel_candidate) : -1;
-  g_autofree char *budget = format_count(gtk_adjustment_get_value(self->budget_adjustment) * 1e6);
+  g_autofree char *budget = frontier_format_count(gtk_adjustment_get_value(self->budget_adjustment) * 1e6);
   g_autofree char *status = NULL;
   if (k >= 0)
     status = g_strdup_printf("Front member %d of %u · budget %s MACs", k + 1, self->front->len, budget);
@@ -1386,7 +1372,7 @@ handle_search_result(FrontierGanPage *self, GVariant *payload)
   FrGanConfig cfg;
   if (!fr_gan_config_parse(config, &cfg, NULL))
     return;
-  g_autofree char *m = format_count(macs);
+  g_autofree char *m = frontier_format_count(macs);
   g_autofree char *q = format_quality(fid, acc);
   g_autofree char *text = g_strdup_printf("Best within the budget: %s, %s MACs, %s", config, m, q);
   gtk_label_set_text(self->job_label, text);
@@ -1643,7 +1629,7 @@ start_action(GtkWidget *widget, const char *action, GVariant *param)
     self->sel_search = -1;
     self->job = fr_job_start("gan-search", fr_gan_search_job, fr_gan_search_config_copy(&cfg),
                              fr_gan_search_config_free);
-    g_autofree char *b = format_count(cfg.budget_macs);
+    g_autofree char *b = frontier_format_count(cfg.budget_macs);
     g_autofree char *text = g_strdup_printf("Searching sub-generators within %s MACs: %d generations of 8, each "
                                             "scored on %d search-split images…",
                                             b, cfg.generations, cfg.eval_images);

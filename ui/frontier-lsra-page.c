@@ -18,6 +18,7 @@
 #include "fr-lsra-translate.h"
 #include "fr-model-io.h"
 
+#include "frontier-page-util.h"
 #include "frontier-chart.h"
 #include "frontier-columns.h"
 #include "frontier-lsra-heatmap.h"
@@ -147,20 +148,6 @@ eval_load(const char *path, Eval *e)
 }
 
 /* ---- formatting ---- */
-
-static char *
-format_count(double v)
-{
-  if (!isfinite(v))
-    return g_strdup("—");
-  if (v >= 1e9)
-    return g_strdup_printf("%.3g G", v / 1e9);
-  if (v >= 1e6)
-    return g_strdup_printf("%.3g M", v / 1e6);
-  if (v >= 1e3)
-    return g_strdup_printf("%.3g k", v / 1e3);
-  return g_strdup_printf("%.0f", v);
-}
 
 static char *
 format_ms(double ms)
@@ -389,7 +376,7 @@ update_messages(FrontierLsraPage *self)
       Model *model = self->models[b][a];
       if (model == NULL)
         continue;
-      g_autofree char *params = format_count((double)model->params.total);
+      g_autofree char *params = frontier_format_count((double)model->params.total);
       g_string_append_printf(m, "%s%s (%s parameters)", m->len ? " · " : "", model->name, params);
     }
   gtk_label_set_text(self->models_label, m->len      ? m->str
@@ -470,14 +457,14 @@ update_card(FrontierLsraPage *self, Arch a)
                                                                                      : NULL;
   if (cfg != NULL) {
     double ma = m != NULL ? m->mult_adds : fr_lsra_mult_adds(cfg);
-    g_autofree char *v = format_count(ma);
+    g_autofree char *v = frontier_format_count(ma);
     set_stat(macs, who, "Mult-Adds", v);
   } else {
     set_stat(macs, who, "Mult-Adds", "—");
   }
   if (m != NULL) {
-    g_autofree char *body = format_count((double)m->params.body);
-    g_autofree char *emb = format_count((double)m->params.embeddings);
+    g_autofree char *body = frontier_format_count((double)m->params.body);
+    g_autofree char *emb = frontier_format_count((double)m->params.embeddings);
     g_autofree char *v = g_strdup_printf("%s (+ %s embeddings)", body, emb);
     set_stat(params, who, "parameters", v);
   } else {
@@ -1389,8 +1376,8 @@ frontier_lsra_page_init(FrontierLsraPage *self)
     g_autofree char *label = g_strdup_printf("%s · %.0fM", b == BUDGET_SMALL ? "Small" : "Base", m / 1e6);
     GtkWidget *button = GTK_WIDGET(b == BUDGET_SMALL ? self->budget_small : self->budget_base);
     gtk_button_set_label(GTK_BUTTON(button), label);
-    g_autofree char *mt = format_count(fr_lsra_mult_adds(&self->configs[b][ARCH_TRANSFORMER]));
-    g_autofree char *ml = format_count(fr_lsra_mult_adds(&self->configs[b][ARCH_LITE]));
+    g_autofree char *mt = frontier_format_count(fr_lsra_mult_adds(&self->configs[b][ARCH_TRANSFORMER]));
+    g_autofree char *ml = frontier_format_count(fr_lsra_mult_adds(&self->configs[b][ARCH_LITE]));
     g_autofree char *tip = g_strdup_printf("%s (%s Mult-Adds) against %s (%s Mult-Adds)",
                                            model_names[b][ARCH_TRANSFORMER], mt, model_names[b][ARCH_LITE], ml);
     gtk_widget_set_tooltip_text(button, tip);

@@ -1,5 +1,7 @@
 #include "frontier-page-util.h"
 
+#include <math.h>
+
 #include <adwaita.h>
 
 typedef struct {
@@ -54,4 +56,18 @@ frontier_page_toast(GtkWidget *widget, const char *title, guint timeout)
   AdwToast *toast = adw_toast_new(title);
   adw_toast_set_timeout(toast, timeout);
   adw_toast_overlay_add_toast(ADW_TOAST_OVERLAY(overlay), toast);
+}
+
+char *
+frontier_format_count(double v)
+{
+  if (!isfinite(v))
+    return g_strdup("—");
+  if (v >= 1e9)
+    return g_strdup_printf("%.3g G", v / 1e9);
+  if (v >= 1e6)
+    return g_strdup_printf("%.3g M", v / 1e6);
+  if (v >= 1e3)
+    return g_strdup_printf("%.3g k", v / 1e3);
+  return g_strdup_printf("%.0f", v);
 }

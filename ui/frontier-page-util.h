@@ -14,4 +14,7 @@ void frontier_jobs_cancel_and_release(FrJob *job);
  * logs it when the widget is not inside one. */
 void frontier_page_toast(GtkWidget *widget, const char *title, guint timeout);
 
+/* 1234567 -> "1.23 M" (G, M, k; plain below 1000; "—" when not finite): MACs, parameters. */
+char *frontier_format_count(double v);
+
 G_END_DECLS
