@@ -311,6 +311,47 @@ static void test_decoder_matches_forward(gconstpointer data) {
   fr_lsra_model_free(m);
 }
 
+/* Dropping and shuffling hypotheses mid-search (fr_lsra_decoder_select, as search does when sentences
+ * finish): the kept rows go on exactly as they would have in the full decoder, across sentences. */
+static void test_decoder_select(gconstpointer data) {
+  FrLsraModel *m = tiny_model(GPOINTER_TO_INT(data));
+  const int V = fr_lsra_model_vocab(m);
+  const int32_t s0[3] = { 5, 6, 7 }, s1[2] = { 9, 10 };
+  const int32_t *src[2] = { s0, s1 };
+  const int len[2] = { 3, 2 };
+  FrLsraDecoder *full = fr_lsra_decoder_new(m, 2, src, len, 2, 8, NULL);
+  FrLsraDecoder *sel = fr_lsra_decoder_new(m, 2, src, len, 2, 8, NULL);
+  g_assert_nonnull(full);
+  g_assert_nonnull(sel);
+  float *lf = g_new(float, 4 * V), *ls = g_new(float, 4 * V);
+  /* two steps with four different histories */
+  for (int t = 0; t < 2; t++) {
+    const int32_t tok[4] = { t ? 4 : 3, t ? 5 : 3, t ? 6 : 3, t ? 7 : 3 };
+    g_assert_true(fr_lsra_decoder_step(full, tok, lf));
+    g_assert_true(fr_lsra_decoder_step(sel, tok, ls));
+  }
+  /* keep sentence 1's second hypothesis and sentence 0's second, in that order */
+  const int32_t rows[2] = { 3, 1 };
+  fr_lsra_decoder_select(sel, rows, 2);
+  g_assert_cmpint(fr_lsra_decoder_n_hyp(sel), ==, 2);
+  for (int t = 2; t < 6; t++) {
+    const int32_t tf[4] = { 8, (int32_t)(4 + t), 9, (int32_t)(5 + t) }, ts[2] = { tf[3], tf[1] };
+    g_assert_true(fr_lsra_decoder_step(full, tf, lf));
+    g_assert_true(fr_lsra_decoder_step(sel, ts, ls));
+    for (int r = 0; r < 2; r++)
+      for (int v = 0; v < V; v++) g_assert_cmpfloat_with_epsilon(ls[r * V + v], lf[rows[r] * V + v], 1e-5);
+  }
+  float cf[4], cs[4];
+  fr_lsra_decoder_cross_attention(full, 3, -1, cf);
+  fr_lsra_decoder_cross_attention(sel, 0, -1, cs);
+  for (int j = 0; j < 3; j++) g_assert_cmpfloat_with_epsilon(cs[j], cf[j], 1e-6);
+  g_free(lf);
+  g_free(ls);
+  fr_lsra_decoder_free(full);
+  fr_lsra_decoder_free(sel);
+  fr_lsra_model_free(m);
+}
+
 static void test_overfit(gconstpointer data) {
   FrLsraModel *m = tiny_model(GPOINTER_TO_INT(data));
   TinyBatch tb;
@@ -498,6 +539,9 @@ int main(int argc, char **argv) {
     g_free(p);
     p = g_strdup_printf("/lsra-model/decoder/%s", kinds[k]);
     g_test_add_data_func(p, GINT_TO_POINTER(k), test_decoder_matches_forward);
+    g_free(p);
+    p = g_strdup_printf("/lsra-model/decoder-select/%s", kinds[k]);
+    g_test_add_data_func(p, GINT_TO_POINTER(k), test_decoder_select);
     g_free(p);
     p = g_strdup_printf("/lsra-model/overfit/%s", kinds[k]);
     g_test_add_data_func(p, GINT_TO_POINTER(k), test_overfit);

@@ -290,14 +290,21 @@ void fr_lsra_conv_state_reset(FrLsraConvState *s) {
 }
 
 void fr_lsra_conv_state_reorder(FrLsraConvState *s, const int32_t *order) {
+  fr_lsra_conv_state_select(s, order, s->B);
+}
+
+void fr_lsra_conv_state_select(FrLsraConvState *s, const int32_t *rows, int64_t n) {
+  g_assert(n >= 1 && n <= s->B);
   const int64_t per = (int64_t)(s->K - 1) * s->C;
-  if (per == 0) return;
-  float *old = g_memdup2(s->hist, sizeof(float) * (size_t)(s->B * per));
-  for (int64_t i = 0; i < s->B; i++) {
-    g_assert(order[i] >= 0 && order[i] < s->B);
-    memcpy(s->hist + i * per, old + (int64_t)order[i] * per, sizeof(float) * (size_t)per);
+  if (per > 0) {
+    float *old = g_memdup2(s->hist, sizeof(float) * (size_t)(s->B * per));
+    for (int64_t i = 0; i < n; i++) {
+      g_assert(rows[i] >= 0 && rows[i] < s->B);
+      memcpy(s->hist + i * per, old + (int64_t)rows[i] * per, sizeof(float) * (size_t)per);
+    }
+    g_free(old);
   }
-  g_free(old);
+  s->B = n;
 }
 
 /* y[b] = sum_{k < K-1} kern[h, k] * hist[b, k] + kern[h, K-1] * x[b], taps in the full op's order; then

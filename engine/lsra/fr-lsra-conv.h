@@ -61,6 +61,9 @@ void fr_lsra_conv_state_free(FrLsraConvState *s);
 void fr_lsra_conv_state_reset(FrLsraConvState *s);
 /* Beam search: sequence i continues what old sequence order[i] had seen (order: B entries in [0, B)). */
 void fr_lsra_conv_state_reorder(FrLsraConvState *s, const int32_t *order);
+/* Keeps n sequences: new sequence i continues old sequence rows[i] (rows in [0, B); n <= B); B becomes n.
+ * Search uses it to drop finished sentences from the batch. */
+void fr_lsra_conv_state_select(FrLsraConvState *s, const int32_t *rows, int64_t n);
 
 /* One step: x holds B new inputs of C channels ([B, C] or [B, 1, C]); returns y shaped like x (allocated
  * from g; no gradient is recorded) and appends x to the history. weight [H, K] as in

@@ -398,27 +398,38 @@ gboolean fr_lsra_decoder_step(FrLsraDecoder *d, const int32_t *tokens, float *lo
 }
 
 void fr_lsra_decoder_reorder(FrLsraDecoder *d, const int32_t *order) {
-  const FrLsraConfig *c = &d->m->cfg;
-  const int64_t A = self_width(c), row = (int64_t)d->max_steps * A, used = (int64_t)d->steps * A;
   for (int h = 0; h < d->N; h++) {
     g_return_if_fail(order[h] >= 0 && order[h] < d->N);
     g_return_if_fail(d->sent[order[h]] == d->sent[h]);
   }
+  fr_lsra_decoder_select(d, order, d->N);
+}
+
+void fr_lsra_decoder_select(FrLsraDecoder *d, const int32_t *rows, int n) {
+  const FrLsraConfig *c = &d->m->cfg;
+  const int64_t A = self_width(c), row = (int64_t)d->max_steps * A, used = (int64_t)d->steps * A;
+  g_return_if_fail(n >= 1 && n <= d->N);
+  for (int h = 0; h < n; h++) g_return_if_fail(rows[h] >= 0 && rows[h] < d->N);
   for (int l = 0; l < c->dec_layers; l++) {
     LayerCache *lc = &d->layers[l];
     float *bufs[2] = { lc->k, lc->v };
-    for (int b = 0; b < 2; b++) {
-      for (int h = 0; h < d->N; h++)
-        memcpy(d->tmp + h * row, bufs[b] + (int64_t)order[h] * row, sizeof(float) * (size_t)used);
-      for (int h = 0; h < d->N; h++)
-        memcpy(bufs[b] + h * row, d->tmp + h * row, sizeof(float) * (size_t)used);
+    for (int b = 0; b < 2; b++) { /* all sources are read before any row is written; rows that stay put are not copied */
+      for (int h = 0; h < n; h++)
+        if (rows[h] != h) memcpy(d->tmp + h * row, bufs[b] + (int64_t)rows[h] * row, sizeof(float) * (size_t)used);
+      for (int h = 0; h < n; h++)
+        if (rows[h] != h) memcpy(bufs[b] + h * row, d->tmp + h * row, sizeof(float) * (size_t)used);
     }
     const int64_t P = (int64_t)c->heads * d->S;
     float *p = g_memdup2(lc->cross_p, sizeof(float) * (gsize)(d->N * P));
-    for (int h = 0; h < d->N; h++) memcpy(lc->cross_p + h * P, p + (int64_t)order[h] * P, sizeof(float) * (size_t)P);
+    for (int h = 0; h < n; h++) memcpy(lc->cross_p + h * P, p + (int64_t)rows[h] * P, sizeof(float) * (size_t)P);
     g_free(p);
-    if (lc->conv) fr_lsra_conv_state_reorder(lc->conv, order);
+    if (lc->conv) fr_lsra_conv_state_select(lc->conv, rows, n);
   }
+  int32_t *sent = g_new(int32_t, n);
+  for (int h = 0; h < n; h++) sent[h] = d->sent[rows[h]];
+  memcpy(d->sent, sent, sizeof(int32_t) * (size_t)n);
+  g_free(sent);
+  d->N = n;
 }
 
 void fr_lsra_decoder_cross_attention(const FrLsraDecoder *d, int h, int layer, float *out) {

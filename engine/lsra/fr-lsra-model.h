@@ -109,6 +109,10 @@ int fr_lsra_decoder_steps(const FrLsraDecoder *d);   /* tokens fed so far */
 gboolean fr_lsra_decoder_step(FrLsraDecoder *d, const int32_t *tokens, float *logprobs);
 /* Hypothesis h continues what hypothesis order[h] had seen; order[h] must read the same sentence. */
 void fr_lsra_decoder_reorder(FrLsraDecoder *d, const int32_t *order);
+/* Keeps n hypotheses (1 <= n <= n_hyp): new hypothesis h continues old hypothesis rows[h], whatever its
+ * sentence; n_hyp becomes n. Search drops the hypotheses of finished sentences with it, so that later
+ * steps compute only what is still open (fairseq does the same). */
+void fr_lsra_decoder_select(FrLsraDecoder *d, const int32_t *rows, int n);
 /* Encoder-decoder attention of the last step for hypothesis h, averaged over the heads of decoder
  * layer `layer` (-1: the last): writes the source length (with </s>) floats. */
 void fr_lsra_decoder_cross_attention(const FrLsraDecoder *d, int h, int layer, float *out);

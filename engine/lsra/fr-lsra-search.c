@@ -13,7 +13,8 @@
  *     with len counting </s>, while its sentence has fewer than `beam` finished hypotheses;
  *   - the first `beam` candidates not ending in </s> are the next step's hypotheses;
  *   - a sentence is done once it has `beam` finished hypotheses (or nothing is left alive); its best
- *     finished hypothesis (first finished wins a tie) is the result.
+ *     finished hypothesis (first finished wins a tie) is the result, and its hypotheses leave the
+ *     decoder (fr_lsra_decoder_select), so later steps compute only open sentences, as in fairseq.
  * One difference from fairseq: the length limit is per sentence (max_len_a * its source tokens +
  * max_len_b), where fairseq uses the longest source of the batch, so that a sentence's translation
  * does not depend on what it is batched with.
@@ -167,6 +168,10 @@ gboolean fr_lsra_search(FrLsraModel *m, int n, const int32_t *const *src, const 
   double *score = g_new(double, N), *next_score = g_new(double, N);
   int32_t *hist = g_new0(int32_t, (gsize)N * max_steps), *next_hist = g_new0(int32_t, (gsize)N * max_steps);
   int32_t *tok = g_new(int32_t, N), *order = g_new(int32_t, N);
+  /* the decoder holds only the open sentences: act[a] is the sentence in its rows a * B .. a * B + B - 1 */
+  int32_t *act = g_new(int32_t, n), *dec_tok = g_new(int32_t, N), *rows = g_new(int32_t, N);
+  int n_act = n;
+  for (int i = 0; i < n; i++) act[i] = i;
   Cand *row_best = g_new(Cand, (gsize)B * k_row), *best = g_new(Cand, k_cand);
   for (int h = 0; h < N; h++) {
     tok[h] = FR_LSRA_BPE_EOS;
@@ -181,23 +186,17 @@ gboolean fr_lsra_search(FrLsraModel *m, int n, const int32_t *const *src, const 
       ok = FALSE;
       break;
     }
-    if (!fr_lsra_decoder_step(dec, tok, lp)) { /* cannot happen: every sentence ends by its limit */
+    for (int a = 0; a < n_act; a++) memcpy(dec_tok + a * B, tok + act[a] * B, sizeof(int32_t) * (size_t)B);
+    if (!fr_lsra_decoder_step(dec, dec_tok, lp)) { /* cannot happen: every sentence ends by its limit */
       g_set_error(error, FR_LSRA_ERROR, FR_LSRA_ERROR_INVALID, "decoder ran out of steps");
       ok = FALSE;
       break;
     }
-    gboolean identity = TRUE;
-    for (int i = 0; i < n; i++) {
+    gboolean identity = TRUE, finished_any = FALSE;
+    for (int a = 0; a < n_act; a++) {
+      const int i = act[a];
       Sentence *s = &sent[i];
       const int h0 = i * B;
-      if (s->done) {
-        for (int j = 0; j < B; j++) {
-          order[h0 + j] = h0 + j;
-          tok[h0 + j] = FR_LSRA_BPE_EOS;
-          next_score[h0 + j] = -INFINITY;
-        }
-        continue;
-      }
       const gboolean force_eos = t >= s->limit, no_eos = !force_eos && t < opts->min_len;
       /* per live hypothesis: its best tokens; then the sentence's best 2B of all of them */
       for (int c = 0; c < k_cand; c++) best[c] = (Cand){ -INFINITY, -1 };
@@ -205,7 +204,7 @@ gboolean fr_lsra_search(FrLsraModel *m, int n, const int32_t *const *src, const 
       for (int j = 0; j < B; j++) {
         const double sc = score[h0 + j];
         if (sc == -INFINITY) continue;
-        float *row = lp + (gsize)(h0 + j) * V;
+        float *row = lp + (gsize)(a * B + j) * V;
         row[FR_LSRA_BPE_PAD] = -INFINITY;
         if (no_eos) row[FR_LSRA_BPE_EOS] = -INFINITY;
         Cand *rb = row_best + (gsize)j * k_row;
@@ -263,10 +262,26 @@ gboolean fr_lsra_search(FrLsraModel *m, int n, const int32_t *const *src, const 
       if (kept == 0) {
         s->done = TRUE;
         open--;
+        finished_any = TRUE;
       }
     }
     if (open == 0) break;
-    if (!identity) fr_lsra_decoder_reorder(dec, order);
+    if (finished_any || !identity) {
+      /* decoder rows: each open sentence's hypotheses continue their parents; finished sentences leave */
+      int kept_act = 0;
+      for (int a = 0; a < n_act; a++) {
+        const int i = act[a];
+        if (sent[i].done) continue;
+        for (int j = 0; j < B; j++) rows[kept_act * B + j] = a * B + (order[i * B + j] - i * B);
+        act[kept_act++] = i;
+      }
+      if (kept_act < n_act) {
+        fr_lsra_decoder_select(dec, rows, kept_act * B);
+        n_act = kept_act;
+      } else {
+        fr_lsra_decoder_reorder(dec, rows);
+      }
+    }
     double *ts = score;
     score = next_score;
     next_score = ts;
@@ -303,6 +318,9 @@ gboolean fr_lsra_search(FrLsraModel *m, int n, const int32_t *const *src, const 
   g_free(next_hist);
   g_free(tok);
   g_free(order);
+  g_free(act);
+  g_free(dec_tok);
+  g_free(rows);
   g_free(row_best);
   g_free(best);
   fr_lsra_decoder_free(dec);
