@@ -135,6 +135,45 @@ static void test_dense(void) {
   fr_graph_free(g);
 }
 
+/* fr_gemm against a float64 loop: every transpose, strided operands, beta 0 (C holds NaN: it must not
+ * be read) and beta 1, one output row (the sgemv path) and several, sizes that split across the pool. */
+static void test_gemm(void) {
+  const int64_t Ms[] = { 1, 3, 1, 40 }, Ns[] = { 7, 5, 300, 130 }, Ks[] = { 9, 1, 64, 70 };
+  FrRng r;
+  fr_rng_seed(&r, 77);
+  for (int sz = 0; sz < 4; sz++)
+    for (int ta = 0; ta < 2; ta++)
+      for (int tb = 0; tb < 2; tb++)
+        for (int bi = 0; bi < 2; bi++) {
+          const int64_t M = Ms[sz], N = Ns[sz], K = Ks[sz], pad = 3;
+          const int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+          float *A = g_new(float, (ta ? K : M) * lda), *B = g_new(float, (tb ? N : K) * ldb), *C = g_new(float, M * ldc);
+          for (int64_t i = 0; i < (ta ? K : M) * lda; i++) A[i] = fr_rng_normal(&r);
+          for (int64_t i = 0; i < (tb ? N : K) * ldb; i++) B[i] = fr_rng_normal(&r);
+          for (int64_t i = 0; i < M * ldc; i++) C[i] = bi ? fr_rng_normal(&r) : NAN;
+          float *C0 = g_memdup2(C, sizeof(float) * (gsize)(M * ldc));
+          const float alpha = 0.75f, beta = bi ? 1.0f : 0.0f;
+          fr_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+          for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+              double acc = 0;
+              for (int64_t k = 0; k < K; k++)
+                acc += (double)(ta ? A[k * lda + i] : A[i * lda + k]) * (tb ? B[j * ldb + k] : B[k * ldb + j]);
+              double want = alpha * acc + (bi ? C0[i * ldc + j] : 0.0);
+              if (fabs(C[i * ldc + j] - want) > 1e-4 * (1 + fabs(want)))
+                g_error("gemm M%" G_GINT64_FORMAT " N%" G_GINT64_FORMAT " K%" G_GINT64_FORMAT
+                        " ta%d tb%d beta%d: [%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT "] %g, want %g",
+                        M, N, K, ta, tb, bi, i, j, C[i * ldc + j], want);
+            }
+          for (int64_t i = 0; i < M; i++) /* the padding columns are not touched */
+            for (int64_t j = N; j < ldc; j++) g_assert_true(memcmp(&C[i * ldc + j], &C0[i * ldc + j], sizeof(float)) == 0);
+          g_free(A);
+          g_free(B);
+          g_free(C);
+          g_free(C0);
+        }
+}
+
 static void test_norms(void) {
   FrGraph *g = fr_graph_new(0);
   const int B = 3, C = 4, S = 10;
@@ -388,6 +427,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ops/forward/conv2d", test_conv2d);
   g_test_add_func("/ops/forward/conv_transpose2d", test_conv_transpose2d);
   g_test_add_func("/ops/forward/dense", test_dense);
+  g_test_add_func("/ops/forward/gemm", test_gemm);
   g_test_add_func("/ops/forward/norms", test_norms);
   g_test_add_func("/ops/forward/inplace", test_inplace);
   g_test_add_func("/ops/forward/tanh", test_tanh);
