@@ -352,6 +352,40 @@ static void test_decoder_select(gconstpointer data) {
   fr_lsra_model_free(m);
 }
 
+/* The output projection's kernels (one hypothesis: sgemv; 2-4, 5-8 and more: 4, 8 and 16 lanes, with
+ * the vocabulary's tail block) all give the one-hypothesis decoder's log-probabilities. */
+static void test_decoder_widths(gconstpointer data) {
+  FrLsraModel *m = tiny_model(GPOINTER_TO_INT(data));
+  const int V = fr_lsra_model_vocab(m);
+  const int32_t s0[3] = { 5, 6, 7 };
+  const int32_t *src = s0;
+  const int len = 3, widths[] = { 2, 3, 4, 6, 8, 12, 20 };
+  FrLsraDecoder *one = fr_lsra_decoder_new(m, 1, &src, &len, 1, 6, NULL);
+  float *l1 = g_new(float, 6 * V);
+  for (int t = 0; t < 6; t++) {
+    const int32_t tok = t ? 4 + t : 3;
+    g_assert_true(fr_lsra_decoder_step(one, &tok, l1 + t * V));
+  }
+  for (size_t w = 0; w < G_N_ELEMENTS(widths); w++) {
+    const int N = widths[w];
+    FrLsraDecoder *d = fr_lsra_decoder_new(m, 1, &src, &len, N, 6, NULL);
+    float *lp = g_new(float, N * V);
+    int32_t *tok = g_new(int32_t, N);
+    for (int t = 0; t < 6; t++) {
+      for (int h = 0; h < N; h++) tok[h] = t ? 4 + t : 3;
+      g_assert_true(fr_lsra_decoder_step(d, tok, lp));
+      for (int h = 0; h < N; h++)
+        for (int v = 0; v < V; v++) g_assert_cmpfloat_with_epsilon(lp[h * V + v], l1[t * V + v], 1e-5);
+    }
+    g_free(tok);
+    g_free(lp);
+    fr_lsra_decoder_free(d);
+  }
+  g_free(l1);
+  fr_lsra_decoder_free(one);
+  fr_lsra_model_free(m);
+}
+
 static void test_overfit(gconstpointer data) {
   FrLsraModel *m = tiny_model(GPOINTER_TO_INT(data));
   TinyBatch tb;
@@ -542,6 +576,9 @@ int main(int argc, char **argv) {
     g_free(p);
     p = g_strdup_printf("/lsra-model/decoder-select/%s", kinds[k]);
     g_test_add_data_func(p, GINT_TO_POINTER(k), test_decoder_select);
+    g_free(p);
+    p = g_strdup_printf("/lsra-model/decoder-widths/%s", kinds[k]);
+    g_test_add_data_func(p, GINT_TO_POINTER(k), test_decoder_widths);
     g_free(p);
     p = g_strdup_printf("/lsra-model/overfit/%s", kinds[k]);
     g_test_add_data_func(p, GINT_TO_POINTER(k), test_overfit);

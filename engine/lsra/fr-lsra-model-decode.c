@@ -257,9 +257,6 @@ static FrTensor *add_norm(FrGraph *g, FrTensor *x, FrTensor *y, FrTensor *gamma,
 
 /* ---- the output projection and log-softmax ---- */
 
-#define PROJ_OB 4    /* vocabulary rows per block */
-#define PROJ_HB 16   /* hypotheses per block: one AVX-512 register of accumulators per vocabulary row */
-
 typedef struct {
   const float *x;    /* [N, dm] */
   const float *xt;   /* [dm, NP]: x transposed, hypotheses padded with zeros to NP (kernel path) */
@@ -276,39 +273,37 @@ static void vocab_gemv(void *ctx, int64_t begin, int64_t end) {
               (blasint)c->dm, c->x, 1, 0.0f, c->y + o0, 1);
 }
 
-/* several hypotheses: blocks of PROJ_OB vocabulary rows against PROJ_HB hypotheses at a time, the
- * accumulators in registers (vector extensions, so that they are not spilled), each weight read once
- * per block from L1 */
-typedef float V16 __attribute__((vector_size(PROJ_HB * sizeof(float))));
-
-FR_KERNEL_CLONES static void vocab_blocks(void *ctx, int64_t begin, int64_t end) {
-  const VocabCtx *c = ctx;
-  const int64_t dm = c->dm, NP = c->NP, V = c->V;
-  for (int64_t ob = begin; ob < end; ob++) {
-    const int64_t o0 = ob * PROJ_OB, nr = MIN(PROJ_OB, V - o0);
-    const float *w0 = c->w + o0 * dm, *w1 = c->w + (o0 + (nr > 1)) * dm, *w2 = c->w + (o0 + 2 * (nr > 2)) * dm,
-                *w3 = c->w + (o0 + 3 * (nr > 3)) * dm;
-    for (int64_t h0 = 0; h0 < NP; h0 += PROJ_HB) {
-      V16 a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
-      for (int64_t i = 0; i < dm; i++) {
-        V16 xv;
-        memcpy(&xv, c->xt + i * NP + h0, sizeof xv);
-        a0 += w0[i] * xv;
-        a1 += w1[i] * xv;
-        a2 += w2[i] * xv;
-        a3 += w3[i] * xv;
-      }
-      float acc[PROJ_OB][PROJ_HB];
-      memcpy(acc[0], &a0, sizeof a0);
-      memcpy(acc[1], &a1, sizeof a1);
-      memcpy(acc[2], &a2, sizeof a2);
-      memcpy(acc[3], &a3, sizeof a3);
-      const int64_t nh = MIN(PROJ_HB, c->N - h0);
-      for (int64_t l = 0; l < nh; l++)
-        for (int64_t r = 0; r < nr; r++) c->y[(h0 + l) * V + o0 + r] = acc[r][l];
-    }
+/* several hypotheses: blocks of OB vocabulary rows against HB hypotheses at a time, the accumulators
+ * in registers (vector extensions, so that they are not spilled), each weight read once per block
+ * from L1. HB follows the hypothesis count (4, 8 or 16 lanes: a beam of 4 is not padded to 16, which
+ * made the step compute four times the products it needed), OB keeps about 8 accumulators live. */
+#define VOCAB_BLOCKS(NAME, HB, OB)                                                                             \
+  typedef float NAME##_vec __attribute__((vector_size(HB * sizeof(float))));                                  \
+  FR_KERNEL_CLONES static void NAME(void *ctx, int64_t begin, int64_t end) {                                  \
+    const VocabCtx *c = ctx;                                                                                  \
+    const int64_t dm = c->dm, NP = c->NP, V = c->V;                                                           \
+    for (int64_t ob = begin; ob < end; ob++) {                                                                \
+      const int64_t o0 = ob * OB, nr = MIN(OB, V - o0);                                                       \
+      const float *w[OB];                                                                                     \
+      for (int r = 0; r < OB; r++) w[r] = c->w + (o0 + MIN(r, nr - 1)) * dm; /* past the end: repeat a row */ \
+      for (int64_t h0 = 0; h0 < NP; h0 += HB) {                                                               \
+        NAME##_vec acc[OB];                                                                                   \
+        _Pragma("GCC unroll 8") for (int r = 0; r < OB; r++) acc[r] = (NAME##_vec){ 0 };                      \
+        for (int64_t i = 0; i < dm; i++) {                                                                    \
+          NAME##_vec xv;                                                                                      \
+          memcpy(&xv, c->xt + i * NP + h0, sizeof xv);                                                        \
+          _Pragma("GCC unroll 8") for (int r = 0; r < OB; r++) acc[r] += w[r][i] * xv;                        \
+        }                                                                                                     \
+        const int64_t nh = MIN(HB, c->N - h0);                                                                \
+        for (int64_t l = 0; l < nh; l++)                                                                      \
+          for (int64_t r = 0; r < nr; r++) c->y[(h0 + l) * V + o0 + r] = acc[r][l];                           \
+      }                                                                                                       \
+    }                                                                                                         \
   }
-}
+
+VOCAB_BLOCKS(vocab_blocks4, 4, 8)
+VOCAB_BLOCKS(vocab_blocks8, 8, 8)
+VOCAB_BLOCKS(vocab_blocks16, 16, 4)
 
 /* rows [begin, end) of y [N, V] to log-probabilities in place */
 FR_KERNEL_CLONES static void log_softmax_rows(void *ctx, int64_t begin, int64_t end) {
@@ -334,12 +329,14 @@ static void vocab_logprobs(const float *x, int64_t N, const FrTensor *w, float *
   if (N == 1) {
     fr_parallel_for((c.V + 255) / 256, 8, vocab_gemv, &c);
   } else {
-    c.NP = (N + PROJ_HB - 1) / PROJ_HB * PROJ_HB;
+    const int64_t hb = N <= 4 ? 4 : N <= 8 ? 8 : 16, ob = hb == 16 ? 4 : 8;
+    c.NP = (N + hb - 1) / hb * hb;
     float *xt = g_new0(float, (gsize)(c.dm * c.NP));
     for (int64_t h = 0; h < N; h++)
       for (int64_t i = 0; i < c.dm; i++) xt[i * c.NP + h] = x[h * c.dm + i];
     c.xt = xt;
-    fr_parallel_for((c.V + PROJ_OB - 1) / PROJ_OB, 64, vocab_blocks, &c);
+    fr_parallel_for((c.V + ob - 1) / ob, 64 * 4 / ob,
+                    hb == 4 ? vocab_blocks4 : hb == 8 ? vocab_blocks8 : vocab_blocks16, &c);
     g_free(xt);
   }
   fr_parallel_for(N, 1, log_softmax_rows, &c);
