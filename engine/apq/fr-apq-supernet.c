@@ -194,6 +194,15 @@ static float input_range(FrGraph *g, FrTensor *x, int b, BnRun *r) {
   return mx;
 }
 
+/* Profiler scope of block b (static strings: the graph keeps the pointers); numbered from 1 as in
+ * docs/APQ.md's tables, by the space's block index, so a subnet that skips blocks shows which it ran. */
+static const char *block_scope(int b) {
+  static const char *const names[FR_APQ_MAX_BLOCKS] = { "block01", "block02", "block03", "block04", "block05",
+    "block06", "block07", "block08", "block09", "block10", "block11", "block12", "block13", "block14", "block15",
+    "block16", "block17", "block18", "block19", "block20", "block21", "block22", "block23", "block24" };
+  return b >= 0 && b < FR_APQ_MAX_BLOCKS ? names[b] : "block";
+}
+
 static FrTensor *block_forward(FrApqSupernet *n, FrGraph *g, FrTensor *x, const FrApqSpec *spec, int b, BnRun *r) {
   const FrApqBlock *bl = &n->space->blocks[b];
   Block *B = &n->blocks[b];
@@ -201,11 +210,15 @@ static FrTensor *block_forward(FrApqSupernet *n, FrGraph *g, FrTensor *x, const 
   bool q = spec->quantized;
   FrConv2dParams pw = FR_CONV2D_DEFAULT;
 
+  fr_graph_push_scope(g, block_scope(b));
+  fr_graph_push_scope(g, "expand");
   FrTensor *w1 = mid < mid_max ? fr_slice(g, B->expand_w, 0, 0, mid) : B->expand_w;
   FrTensor *in = q ? fr_fake_quant_act_signed(g, x, spec->bits[FR_APQ_PW_A][b], input_range(g, x, b, r)) : x;
   FrTensor *h = fr_conv2d(g, in, qweight(g, w1, spec, FR_APQ_PW_W, b), NULL, pw);
   h = bn_apply(g, h, &B->expand_bn, mid, r, FR_ACT_RELU6);
 
+  fr_graph_pop_scope(g);
+  fr_graph_push_scope(g, "depthwise");
   FrTensor *w2 = mid < mid_max ? fr_slice(g, B->dw_w, 0, 0, mid) : B->dw_w;
   if (k < MAX_K) {
     int off = (MAX_K - k) / 2;
@@ -216,11 +229,16 @@ static FrTensor *block_forward(FrApqSupernet *n, FrGraph *g, FrTensor *x, const 
   h = fr_conv2d(g, h, qweight(g, w2, spec, FR_APQ_DW_W, b), NULL, dw);
   h = bn_apply(g, h, &B->dw_bn, mid, r, FR_ACT_RELU6);
 
+  fr_graph_pop_scope(g);
+  fr_graph_push_scope(g, "project");
   FrTensor *w3 = mid < mid_max ? fr_slice(g, B->project_w, 1, 0, mid) : B->project_w;
   if (q) h = fr_fake_quant_act(g, h, spec->bits[FR_APQ_PW_A][b], RELU6_CLIP);
   h = fr_conv2d(g, h, qweight(g, w3, spec, FR_APQ_PW_W, b), NULL, pw);
   h = bn_apply(g, h, &B->project_bn, bl->cout, r, FR_ACT_NONE);
-  return bl->identity ? fr_add(g, h, x) : h;
+  if (bl->identity) h = fr_add(g, h, x);
+  fr_graph_pop_scope(g);
+  fr_graph_pop_scope(g);
+  return h;
 }
 
 /* Without gradients nothing of a finished block is needed again, so each block's output is copied
@@ -255,17 +273,23 @@ FrTensor *fr_apq_supernet_forward(FrApqSupernet *n, FrGraph *g, FrTensor *x, con
   PingPong pp = { { NULL, NULL }, 0, 0 };
   bool stream = !g->grad_enabled;
   FrConv2dParams stem = { .stride = s->stem_stride, .padding = s->stem_kernel / 2, .dilation = 1, .groups = 1 };
+  fr_graph_push_scope(g, "stem");
   FrTensor *h = fr_conv2d(g, x, n->stem_w, NULL, stem);
   h = bn_apply(g, h, &n->stem_bn, s->stem_channels, &r, FR_ACT_RELU6);
+  fr_graph_pop_scope(g);
   for (int b = 0; b < s->n_blocks; b++) {
     if (!fr_apq_block_active(s, spec, b)) continue;
     if (stream) h = carry_over(g, h, &pp);
     h = block_forward(n, g, h, spec, b, &r);
   }
+  fr_graph_push_scope(g, "head");
   h = fr_conv2d(g, h, n->head_w, NULL, FR_CONV2D_DEFAULT);
   h = bn_apply(g, h, &n->head_bn, s->head_channels, &r, FR_ACT_RELU6);
   h = fr_global_avg_pool(g, h);
+  fr_graph_pop_scope(g);
+  fr_graph_push_scope(g, "classifier");
   FrTensor *logits = fr_linear(g, h, n->fc_w, n->fc_b);
+  fr_graph_pop_scope(g);
   g_free(pp.buf[0]);
   g_free(pp.buf[1]);
   return logits;
