@@ -1,5 +1,6 @@
 /* fr-apq-train.c: supernet training (sandwich rule) and QAT of one subnet, resumable. */
 #include "fr-apq-train.h"
+#include "fr-checkpoint.h"
 #include <string.h>
 #include "fr-ops.h"
 #include "fr-optim.h"
@@ -180,60 +181,30 @@ static gboolean checkpoint_save(const char *path, FrApqSupernet *net, FrOptim *o
 /* Restores into net and opt (both untouched on error); *step receives the saved step. */
 static gboolean checkpoint_load(const char *path, FrApqSupernet *net, FrOptim *opt, const char *run_id, int64_t *step,
                                 double *loss_window, GError **error) {
-  FrSafetensors *st = fr_safetensors_load(path, error);
-  if (!st) return FALSE;
-  const char *fmt = fr_safetensors_get_metadata(st, "format"), *run = fr_safetensors_get_metadata(st, "run");
-  const char *step_s = fr_safetensors_get_metadata(st, "step");
-  char *end = NULL;
-  gint64 saved = step_s ? g_ascii_strtoll(step_s, &end, 10) : -1;
-  gboolean ok = TRUE;
-  if (!fmt || strcmp(fmt, CKPT_FORMAT) || !step_s || *end || saved < 0) {
-    g_set_error(error, FR_APQ_ERROR, FR_APQ_ERROR_CHECKPOINT, "%s: not a Frontier APQ checkpoint", path);
-    ok = FALSE;
-  } else if (!run || strcmp(run, run_id)) {
-    g_set_error(error, FR_APQ_ERROR, FR_APQ_ERROR_CHECKPOINT,
-                "%s: checkpoint of a different run (%s); use the same settings, or remove it to start anew", path,
-                run ? run : "?");
-    ok = FALSE;
-  }
+  FrCheckpointIn *c = fr_checkpoint_in_open(path, CKPT_FORMAT, "APQ", run_id, -1, FR_APQ_ERROR,
+                                            FR_APQ_ERROR_CHECKPOINT, FR_APQ_ERROR_CHECKPOINT, error);
+  if (!c) return FALSE;
   FrParamSet *ps = fr_apq_supernet_params(net);
   int n;
   FrTensor **trainable = fr_param_set_trainable(ps, &n);
-  GPtrArray *bufs = g_ptr_array_new_with_free_func(g_free);
+  gboolean ok = TRUE;
   for (int i = 0; ok && i < fr_param_set_len(ps); i++) {
     FrTensor *p = fr_param_set_nth(ps, i);
-    float *b = g_new(float, fr_tensor_numel(p));
-    g_ptr_array_add(bufs, b);
-    ok = fr_safetensors_read_f32(st, p->name, p->ndim, p->shape, b, error);
+    ok = fr_checkpoint_in_take(c, p->name, p, p->data, error);
   }
   for (int i = 0; ok && i < n; i++)
     for (int which = 0; ok && which < 2; which++) {
       char *name = g_strdup_printf("optim.%s.%s", which ? "v" : "m", trainable[i]->name);
-      float *b = g_new(float, fr_tensor_numel(trainable[i]));
-      g_ptr_array_add(bufs, b);
-      ok = fr_safetensors_read_f32(st, name, trainable[i]->ndim, trainable[i]->shape, b, error);
+      ok = fr_checkpoint_in_take(c, name, trainable[i], fr_optim_state(opt, i, which), error);
       g_free(name);
     }
-  const FrSafeTensor *lw = ok ? fr_safetensors_get(st, "train.loss_window") : NULL;
-  if (ok && (!lw || lw->dtype != FR_DTYPE_F64 || lw->ndim != 1 || lw->shape[0] != LOSS_WINDOW)) {
-    g_set_error(error, FR_APQ_ERROR, FR_APQ_ERROR_CHECKPOINT, "%s: no train.loss_window of %d doubles", path, LOSS_WINDOW);
-    ok = FALSE;
-  }
+  if (ok) ok = fr_checkpoint_in_take_f64(c, "train.loss_window", LOSS_WINDOW, loss_window, error);
   if (ok) {
-    memcpy(loss_window, lw->data, sizeof(double) * LOSS_WINDOW);
-    guint k = 0;
-    for (int i = 0; i < fr_param_set_len(ps); i++) {
-      FrTensor *p = fr_param_set_nth(ps, i);
-      memcpy(p->data, bufs->pdata[k++], sizeof(float) * (size_t)fr_tensor_numel(p));
-    }
-    for (int i = 0; i < n; i++)
-      for (int which = 0; which < 2; which++)
-        memcpy(fr_optim_state(opt, i, which), bufs->pdata[k++], sizeof(float) * (size_t)fr_tensor_numel(trainable[i]));
-    fr_optim_set_step(opt, saved);
-    *step = saved;
+    fr_checkpoint_in_commit(c);
+    *step = fr_checkpoint_in_step(c);
+    fr_optim_set_step(opt, *step);
   }
-  g_ptr_array_free(bufs, TRUE);
-  fr_safetensors_free(st);
+  fr_checkpoint_in_free(c);
   return ok;
 }
 

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 #include "fr-gan-train.h"
+#include "fr-checkpoint.h"
 #include "fr-ops.h"
 #include "fr-optim.h"
 #include "fr-pool.h"
@@ -302,47 +303,20 @@ static gboolean checkpoint_save(Run *r, const char *path, int64_t step, const ch
   return ok;
 }
 
-static gboolean read_into(const FrSafetensors *st, const char *name, FrTensor *like, float *dst, GError **error) {
-  return fr_safetensors_read_f32(st, name, like->ndim, like->shape, dst, error);
-}
-
 /* All or nothing: everything is read into buffers first, copied only when all of it is there. */
 static gboolean checkpoint_load(Run *r, const char *path, const char *run_id, int64_t *step, double *window,
                                 GError **error) {
-  FrSafetensors *st = fr_safetensors_load(path, error);
-  if (!st) return FALSE;
-  const char *fmt = fr_safetensors_get_metadata(st, "format"), *run = fr_safetensors_get_metadata(st, "run");
-  const char *step_s = fr_safetensors_get_metadata(st, "step");
-  char *end = NULL;
-  gint64 saved = step_s ? g_ascii_strtoll(step_s, &end, 10) : -1;
+  FrCheckpointIn *c = fr_checkpoint_in_open(path, CKPT_FORMAT, "GAN", run_id, -1, FR_GAN_ERROR,
+                                            FR_GAN_ERROR_CHECKPOINT, FR_GAN_ERROR_CHECKPOINT, error);
+  if (!c) return FALSE;
   gboolean ok = TRUE;
-  if (!fmt || strcmp(fmt, CKPT_FORMAT) || !step_s || *end || saved < 0) {
-    g_set_error(error, FR_GAN_ERROR, FR_GAN_ERROR_CHECKPOINT, "%s: not a Frontier GAN checkpoint", path);
-    ok = FALSE;
-  } else if (!run || strcmp(run, run_id)) {
-    g_set_error(error, FR_GAN_ERROR, FR_GAN_ERROR_CHECKPOINT,
-                "%s: checkpoint of a different run (%s); use the same settings, or remove it to start anew", path,
-                run ? run : "?");
-    ok = FALSE;
-  }
-  GPtrArray *dst = g_ptr_array_new(), *bufs = g_ptr_array_new_with_free_func(g_free);
-  GArray *sizes = g_array_new(FALSE, FALSE, sizeof(size_t));
-#define TAKE(name_, like_, target_)                                                     \
-  do {                                                                                  \
-    size_t sz_ = sizeof(float) * (size_t)fr_tensor_numel(like_);                        \
-    float *b_ = g_malloc(sz_);                                                          \
-    g_ptr_array_add(bufs, b_);                                                          \
-    g_ptr_array_add(dst, (target_));                                                    \
-    g_array_append_val(sizes, sz_);                                                     \
-    ok = read_into(st, (name_), (like_), b_, error);                                    \
-  } while (0)
   Group gs[3];
   int ng = groups_of(r, gs);
   for (int k = 0; ok && k < ng; k++)
     for (int i = 0; ok && i < fr_param_set_len(gs[k].ps); i++) {
       FrTensor *p = fr_param_set_nth(gs[k].ps, i);
       char *name = g_strconcat(gs[k].prefix, p->name, NULL);
-      TAKE(name, p, p->data);
+      ok = fr_checkpoint_in_take(c, name, p, p->data, error);
       g_free(name);
     }
   int nd;
@@ -354,27 +328,18 @@ static gboolean checkpoint_load(Run *r, const char *path, const char *run_id, in
     for (int i = 0; ok && i < n; i++)
       for (int which = 0; ok && which < 2; which++) {
         char *name = g_strdup_printf("%s%s.%s", o ? "od." : "og.", which ? "v" : "m", ps[i]->name);
-        TAKE(name, ps[i], fr_optim_state(opt, i, which));
+        ok = fr_checkpoint_in_take(c, name, ps[i], fr_optim_state(opt, i, which), error);
         g_free(name);
       }
   }
-#undef TAKE
-  const FrSafeTensor *wt = ok ? fr_safetensors_get(st, "train.window") : NULL;
-  if (ok && (!wt || wt->dtype != FR_DTYPE_F64 || wt->ndim != 1 || wt->shape[0] != 4 * WINDOW)) {
-    g_set_error(error, FR_GAN_ERROR, FR_GAN_ERROR_CHECKPOINT, "%s: no train.window", path);
-    ok = FALSE;
-  }
+  if (ok) ok = fr_checkpoint_in_take_f64(c, "train.window", 4 * WINDOW, window, error);
   if (ok) {
-    memcpy(window, wt->data, sizeof(double) * 4 * WINDOW);
-    for (guint i = 0; i < dst->len; i++) memcpy(dst->pdata[i], bufs->pdata[i], g_array_index(sizes, size_t, i));
-    fr_optim_set_step(r->opt_g, saved);
-    fr_optim_set_step(r->opt_d, saved);
-    *step = saved;
+    fr_checkpoint_in_commit(c);
+    *step = fr_checkpoint_in_step(c);
+    fr_optim_set_step(r->opt_g, *step);
+    fr_optim_set_step(r->opt_d, *step);
   }
-  g_ptr_array_free(dst, TRUE);
-  g_ptr_array_free(bufs, TRUE);
-  g_array_free(sizes, TRUE);
-  fr_safetensors_free(st);
+  fr_checkpoint_in_free(c);
   return ok;
 }
 

@@ -1,5 +1,6 @@
 /* fr-lsra-train.c: the translation models' training job (fr-lsra-train.h). */
 #include "fr-lsra-train.h"
+#include "fr-checkpoint.h"
 #include "fr-lsra-bpe.h"
 #include "fr-model-io.h"
 #include "fr-optim.h"
@@ -294,65 +295,33 @@ static gboolean checkpoint_save(Run *r, const char *path, gint64 step, double se
 /* All or nothing: every tensor is read into buffers first and copied only when all of them are there. */
 static gboolean checkpoint_load(Run *r, const char *path, gint64 *step, double *seconds, double *window,
                                 GError **error) {
-  FrSafetensors *st = fr_safetensors_load(path, error);
-  if (!st) return FALSE;
-  const char *fmt = fr_safetensors_get_metadata(st, "format"), *run = fr_safetensors_get_metadata(st, "run");
-  const char *step_s = fr_safetensors_get_metadata(st, "step"), *secs = fr_safetensors_get_metadata(st, "seconds");
-  char *end = NULL;
-  gint64 saved = step_s ? g_ascii_strtoll(step_s, &end, 10) : -1;
-  gboolean ok = TRUE;
-  if (!fmt || strcmp(fmt, CKPT_FORMAT) || !step_s || *end || saved < 0 || saved > r->cfg->steps) {
-    g_set_error(error, FR_LSRA_ERROR, FR_LSRA_ERROR_FORMAT, "%s: not a Frontier translation-model checkpoint", path);
-    ok = FALSE;
-  } else if (!run || strcmp(run, r->run_id)) {
-    g_set_error(error, FR_LSRA_ERROR, FR_LSRA_ERROR_INVALID,
-                "%s: checkpoint of a different run (%s); use the same settings, or remove it to start anew", path,
-                run ? run : "?");
-    ok = FALSE;
-  }
-  GPtrArray *dst = g_ptr_array_new(), *bufs = g_ptr_array_new_with_free_func(g_free);
-  GArray *sizes = g_array_new(FALSE, FALSE, sizeof(size_t));
+  FrCheckpointIn *c = fr_checkpoint_in_open(path, CKPT_FORMAT, "translation-model", r->run_id, r->cfg->steps,
+                                            FR_LSRA_ERROR, FR_LSRA_ERROR_FORMAT, FR_LSRA_ERROR_INVALID, error);
+  if (!c) return FALSE;
   FrParamSet *ps = fr_lsra_model_params(r->model);
-  int n_all = fr_param_set_len(ps);
-  for (int k = 0; ok && k < n_all + 2 * r->n_params; k++) {
-    FrTensor *like;
-    float *target;
-    char *name;
-    if (k < n_all) {
-      like = fr_param_set_nth(ps, k);
-      target = like->data;
-      name = g_strconcat("m.", like->name, NULL);
-    } else {
-      int i = (k - n_all) / 2, which = (k - n_all) % 2;
-      like = r->params[i];
-      target = fr_optim_state(r->opt, i, which);
-      name = g_strdup_printf("o.%s.%s", which ? "v" : "m", like->name);
-    }
-    size_t sz = sizeof(float) * (size_t)fr_tensor_numel(like);
-    float *b = g_malloc(sz);
-    g_ptr_array_add(bufs, b);
-    g_ptr_array_add(dst, target);
-    g_array_append_val(sizes, sz);
-    ok = fr_safetensors_read_f32(st, name, like->ndim, like->shape, b, error);
-    if (!ok) g_prefix_error(error, "%s: ", path);
+  const int n_all = fr_param_set_len(ps);
+  gboolean ok = TRUE;
+  for (int k = 0; ok && k < n_all; k++) {
+    FrTensor *p = fr_param_set_nth(ps, k);
+    char *name = g_strconcat("m.", p->name, NULL);
+    ok = fr_checkpoint_in_take(c, name, p, p->data, error);
     g_free(name);
   }
-  const FrSafeTensor *wt = ok ? fr_safetensors_get(st, "train.window") : NULL;
-  if (ok && (!wt || wt->dtype != FR_DTYPE_F64 || wt->ndim != 1 || wt->shape[0] != 2 * WINDOW)) {
-    g_set_error(error, FR_LSRA_ERROR, FR_LSRA_ERROR_FORMAT, "%s: no train.window", path);
-    ok = FALSE;
-  }
+  for (int i = 0; ok && i < r->n_params; i++)
+    for (int which = 0; ok && which < 2; which++) {
+      char *name = g_strdup_printf("o.%s.%s", which ? "v" : "m", r->params[i]->name);
+      ok = fr_checkpoint_in_take(c, name, r->params[i], fr_optim_state(r->opt, i, which), error);
+      g_free(name);
+    }
+  if (ok) ok = fr_checkpoint_in_take_f64(c, "train.window", 2 * WINDOW, window, error);
   if (ok) {
-    memcpy(window, wt->data, sizeof(double) * 2 * WINDOW);
-    for (guint i = 0; i < dst->len; i++) memcpy(dst->pdata[i], bufs->pdata[i], g_array_index(sizes, size_t, i));
-    fr_optim_set_step(r->opt, saved);
-    *step = saved;
+    fr_checkpoint_in_commit(c);
+    *step = fr_checkpoint_in_step(c);
+    fr_optim_set_step(r->opt, *step);
+    const char *secs = fr_checkpoint_in_metadata(c, "seconds");
     *seconds = secs ? g_ascii_strtod(secs, NULL) : 0;
   }
-  g_ptr_array_free(dst, TRUE);
-  g_ptr_array_free(bufs, TRUE);
-  g_array_free(sizes, TRUE);
-  fr_safetensors_free(st);
+  fr_checkpoint_in_free(c);
   return ok;
 }
 
