@@ -71,9 +71,38 @@ static void test_model(gconstpointer data) {
   g_free(rel_slice);
 }
 
-/* The paper's claim in miniature, as recorded on all dev sets: at each budget, whichever models are
- * shipped, report Lite against the Transformer (asserted in docs, not here: the test checks that the
- * recorded numbers are those of the shipped models, above). */
+/* The paper's claim in miniature (issue 7's goal): at each budget whose two models are shipped, the Lite
+ * Transformer's recorded BLEU over all dev sets beats the Transformer's. test_model above re-measures
+ * each model's slice, so the recorded numbers are the shipped weights'. Per source it is logged. */
+static void test_lite_beats_transformer(gconstpointer data) {
+  const char *budget = data; /* "-small" or "" */
+  char *rel_t = g_strdup_printf("lsra/eval-transformer%s.json", budget), *rel_l = g_strdup_printf("lsra/eval-lite%s.json", budget);
+  JsonParser *pt = NULL, *pl = NULL;
+  JsonObject *t = load_json(rel_t, &pt), *l = load_json(rel_l, &pl);
+  if (!t || !l) {
+    g_test_skip("this budget's two models are not both shipped");
+  } else {
+    double bt = json_object_get_double_member(t, "bleu"), bl = json_object_get_double_member(l, "bleu");
+    g_test_message("budget%s: Lite %.2f (%.2fM Mult-Adds) vs Transformer %.2f (%.2fM)", *budget ? budget : " base", bl,
+                   json_object_get_double_member(l, "macs") / 1e6, bt, json_object_get_double_member(t, "macs") / 1e6);
+    JsonObject *st = json_object_get_object_member(t, "per_source"), *sl = json_object_get_object_member(l, "per_source");
+    GList *names = json_object_get_members(sl);
+    for (GList *it = names; it; it = it->next)
+      if (json_object_has_member(st, it->data))
+        g_test_message("  %s: Lite %.2f vs Transformer %.2f", (const char *)it->data,
+                       json_object_get_double_member(json_object_get_object_member(sl, it->data), "bleu"),
+                       json_object_get_double_member(json_object_get_object_member(st, it->data), "bleu"));
+    g_list_free(names);
+    /* matched budgets: within 5 % Mult-Adds of each other */
+    g_assert_cmpfloat(fabs(json_object_get_double_member(l, "macs") / json_object_get_double_member(t, "macs") - 1), <, 0.05);
+    g_assert_cmpfloat(bl, >, bt);
+  }
+  if (pt) g_object_unref(pt);
+  if (pl) g_object_unref(pl);
+  g_free(rel_t);
+  g_free(rel_l);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   for (const char *const *n = fr_lsra_mobile_names(); *n; n++) {
@@ -81,5 +110,7 @@ int main(int argc, char **argv) {
     g_test_add_data_func(path, *n, test_model);
     g_free(path);
   }
+  g_test_add_data_func("/lsra-quality/lite-beats-transformer/small", "-small", test_lite_beats_transformer);
+  g_test_add_data_func("/lsra-quality/lite-beats-transformer/base", "", test_lite_beats_transformer);
   return g_test_run();
 }
