@@ -53,7 +53,7 @@ struct _FrontierProfilerPage {
   GtkDropDown *target_drop, *compare_drop, *group_drop;
   GtkSpinButton *threads_spin, *runs_spin, *run_spin;
   GtkButton *profile_button, *cancel_button, *compare_button;
-  GtkMenuButton *export_button;
+  GtkMenuButton *export_button, *open_button;
   GtkProgressBar *progress_bar;
   GtkLabel *target_summary, *summary_label, *compare_label;
   GtkColumnView *layers_view;
@@ -80,7 +80,7 @@ struct _FrontierProfilerPage {
   ColCtx cols[N_COLS];
 
   GtkFileChooserNative *chooser;
-  char *export_kind;
+  char *export_kind;            /* the open dialog's kind while it is up */
 };
 
 G_DEFINE_FINAL_TYPE(FrontierProfilerPage, frontier_profiler_page, GTK_TYPE_WIDGET)
@@ -437,6 +437,7 @@ update_sensitivity(FrontierProfilerPage *self)
   gtk_widget_set_sensitive(GTK_WIDGET(self->threads_spin), !busy);
   gtk_widget_set_sensitive(GTK_WIDGET(self->runs_spin), !busy);
   gtk_widget_set_sensitive(GTK_WIDGET(self->export_button), !busy && self->result != NULL);
+  gtk_widget_set_sensitive(GTK_WIDGET(self->open_button), !busy);
 }
 
 static gboolean tick_cb(GtkWidget *widget, GdkFrameClock *clock, gpointer user_data);
@@ -802,6 +803,121 @@ export_action(GtkWidget *widget, const char *action, GVariant *param)
   gtk_native_dialog_show(GTK_NATIVE_DIALOG(self->chooser));
 }
 
+/* ---- opening a saved profile ---- */
+
+typedef struct {
+  char *kind, *path;   /* kind: "main" (shown as the profile) or "compare" (as the comparison's B) */
+} OpenJob;
+
+static void
+open_job_free(gpointer data)
+{
+  OpenJob *o = data;
+  g_free(o->kind);
+  g_free(o->path);
+  g_free(o);
+}
+
+static void
+open_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  OpenJob *o = data;
+  GError *error = NULL;
+  FrProfileResult *r = fr_profile_result_load(o->path, &error);
+  if (r != NULL)
+    g_task_return_pointer(task, r, (GDestroyNotify)fr_profile_result_unref);
+  else
+    g_task_return_error(task, error);
+}
+
+static void
+open_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  FrontierProfilerPage *self = FRONTIER_PROFILER_PAGE(source);
+  OpenJob *o = g_task_get_task_data(G_TASK(result));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *base = g_path_get_basename(o->path);
+  FrProfileResult *r = g_task_propagate_pointer(G_TASK(result), &error);
+  if (r == NULL) {
+    g_autofree char *msg = g_strdup_printf("Could not open %s: %s", base, error->message);
+    frontier_page_toast(GTK_WIDGET(self), msg, 0);
+    return;
+  }
+  const FrProfInfo *in = fr_profile_result_info(r);
+  g_autofree char *text = g_strdup_printf("Opened %s: %s, %.3f ms median over %d runs (saved profile)", base,
+                                          in->target, in->run_ms_median, in->runs);
+  gtk_progress_bar_set_fraction(self->progress_bar, 1.0);
+  gtk_progress_bar_set_text(self->progress_bar, text);
+  if (g_str_equal(o->kind, "compare")) {
+    g_clear_pointer(&self->result_b, fr_profile_result_unref);
+    self->result_b = r;
+    if (self->result == NULL)
+      frontier_page_toast(GTK_WIDGET(self), "Profile or open a first model to compare against", 3);
+    show_compare(self);
+  } else {
+    g_clear_pointer(&self->result, fr_profile_result_unref);
+    self->result = r;
+    show_result(self);
+    if (self->result_b != NULL)
+      show_compare(self);
+  }
+  update_sensitivity(self);
+}
+
+/* Loads on a worker thread (a profile with every op of many runs is a few MB of JSON). */
+static void
+open_from(FrontierProfilerPage *self, const char *kind, const char *path)
+{
+  OpenJob *o = g_new0(OpenJob, 1);
+  o->kind = g_strdup(kind);
+  o->path = g_strdup(path);
+  GTask *task = g_task_new(self, NULL, open_done_cb, NULL);
+  g_task_set_task_data(task, o, open_job_free);
+  g_task_run_in_thread(task, open_thread);
+  g_object_unref(task);
+}
+
+static void
+open_response_cb(GtkNativeDialog *dialog, int response, FrontierProfilerPage *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT) {
+    g_autoptr(GFile) file = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(dialog));
+    g_autofree char *path = file != NULL ? g_file_get_path(file) : NULL;
+    if (path != NULL)
+      open_from(self, self->export_kind, path);
+  }
+  g_clear_object(&self->chooser);
+  g_clear_pointer(&self->export_kind, g_free);
+}
+
+static void
+open_action(GtkWidget *widget, const char *action, GVariant *param)
+{
+  FrontierProfilerPage *self = FRONTIER_PROFILER_PAGE(widget);
+  const char *kind = g_variant_get_string(param, NULL);
+  if (self->task != NULL || self->chooser != NULL)
+    return;
+  /* Test hook, like FRONTIER_EXPORT_PATH: the file to open, without the dialog. */
+  const char *hook = g_getenv("FRONTIER_OPEN_PATH");
+  if (hook != NULL && *hook != '\0') {
+    open_from(self, kind, hook);
+    return;
+  }
+  GtkRoot *root = gtk_widget_get_root(widget);
+  self->chooser = gtk_file_chooser_native_new(g_str_equal(kind, "compare") ? "Open a Profile to Compare With"
+                                                                           : "Open a Saved Profile",
+                                              GTK_IS_WINDOW(root) ? GTK_WINDOW(root) : NULL,
+                                              GTK_FILE_CHOOSER_ACTION_OPEN, "_Open", "_Cancel");
+  gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(self->chooser), TRUE);
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new();
+  gtk_file_filter_set_name(filter, "Profiles (JSON)");
+  gtk_file_filter_add_pattern(filter, "*.json");
+  gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(self->chooser), filter);
+  self->export_kind = g_strdup(kind);
+  g_signal_connect(self->chooser, "response", G_CALLBACK(open_response_cb), self);
+  gtk_native_dialog_show(GTK_NATIVE_DIALOG(self->chooser));
+}
+
 /* ---- life cycle ---- */
 
 static void
@@ -871,6 +987,7 @@ frontier_profiler_page_class_init(FrontierProfilerPageClass *klass)
   BIND(cancel_button);
   BIND(compare_button);
   BIND(export_button);
+  BIND(open_button);
   BIND(progress_bar);
   BIND(target_summary);
   BIND(summary_label);
@@ -887,6 +1004,7 @@ frontier_profiler_page_class_init(FrontierProfilerPageClass *klass)
   gtk_widget_class_bind_template_callback(widget_class, compare_clicked_cb);
 
   gtk_widget_class_install_action(widget_class, "profiler.export", "s", export_action);
+  gtk_widget_class_install_action(widget_class, "profiler.open", "s", open_action);
   gtk_widget_class_install_action(widget_class, "profiler.start", NULL, start_action);
   gtk_widget_class_install_action(widget_class, "profiler.cancel", NULL, cancel_action);
   gtk_widget_class_add_binding_action(widget_class, GDK_KEY_Return, GDK_CONTROL_MASK, "profiler.start", NULL);

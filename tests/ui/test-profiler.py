@@ -16,7 +16,9 @@ target, selected by default) with its summary; set Runs to 3 and click "Profile"
 per-layer table ("N rows: conv1 …"), the roofline plot ("N layer points; compute roof …") and the
 timeline ("N ops on …") to fill; screenshot (<outdir>/ui-profiler.png); then the Cancel path: Runs
 101, "Profile", "Cancel" at once: the page must become idle again with the earlier profile still
-shown; close the window and check the process exits cleanly. On a failure the screen is saved as
+shown; Export > "Profile (JSON)…" (FRONTIER_EXPORT_PATH: a folder in <outdir>) writes the profile, and
+Open > "Saved Profile to Compare With…" (FRONTIER_OPEN_PATH: that file) fills the comparison table;
+close the window and check the process exits cleanly. On a failure the screen is saved as
 <outdir>/ui-profiler-failed.png. The app's output goes to <outdir>/ui-test-profiler-frontier.log.
 """
 import os
@@ -60,9 +62,31 @@ def set_spin(spin, value, what):
     wait_for(f"{what} to read {value}", lambda: abs(spin.queryValue().currentValue - value) < 0.5, 5)
 
 
+def open_menu_item(app, button_name, item_name):
+    """Clicks the menu button called button_name, then its menu item item_name."""
+    button = None
+    for node in app.findChildren(by(button_name), recursive=True):
+        if "click" in node.actions:
+            button = node
+            break
+    if button is None or not button.sensitive:
+        raise TestFailure(f"no sensitive '{button_name}' menu button")
+    click(button, f"'{button_name}'")
+    item = wait_for(f"the '{item_name}' menu item", lambda: find(app, by(item_name)), 10)
+    click(item, f"'{item_name}'")
+
+
 def run(args):
     os.makedirs(args.outdir, exist_ok=True)
     log_path = os.path.join(args.outdir, "ui-test-profiler-frontier.log")
+    # the page's file hooks (no dialogs): exports go to this folder, Open reads the profile saved there
+    export_dir = os.path.join(args.outdir, "ui-profiler-export")
+    os.makedirs(export_dir, exist_ok=True)
+    saved = os.path.join(export_dir, "classifier-profile.json")
+    if os.path.exists(saved):
+        os.remove(saved)
+    os.environ["FRONTIER_EXPORT_PATH"] = export_dir
+    os.environ["FRONTIER_OPEN_PATH"] = saved
     with launched(args.app, log_path) as proc:
         try:
             app = app_root = wait_for("the 'frontier' application on the AT-SPI bus", lambda: find_app(proc), 30)
@@ -124,6 +148,19 @@ def run(args):
             if table.description != before:
                 raise TestFailure("the cancelled profile replaced the table")
             log("cancelled; the earlier profile is still shown")
+
+            # Save the profile as JSON through the Export menu, then open it again as the comparison's
+            # second model: the comparison table fills (the same model: time ratio about 1).
+            open_menu_item(app, "Export", "Profile (JSON)…")
+            wait_for(f"the saved profile {saved}", lambda: os.path.exists(saved), 15)
+            log(f"exported {saved} ({os.path.getsize(saved)} bytes)")
+            compare_grid = wait_for("the comparison table", lambda: find(app, by("Comparison table")), 10)
+            open_menu_item(app, "Open", "Saved Profile to Compare With…")
+            wait_for("the comparison table to fill from the saved profile",
+                     lambda: (count(compare_grid, r"(\d+) rows") or 0) > 0, 20)
+            log(f"comparison with the saved profile: {compare_grid.description[:160]}")
+            if "conv1" not in compare_grid.description:
+                raise TestFailure(f"the comparison misses the classifier's layers: '{compare_grid.description}'")
             close_app(app_root, proc, log_path, 15)
         except TestFailure:
             screenshot(os.path.join(args.outdir, "ui-profiler-failed.png"))
