@@ -80,7 +80,8 @@ struct _FrontierProfilerPage {
   ColCtx cols[N_COLS];
 
   GtkFileChooserNative *chooser;
-  char *export_kind;            /* the open dialog's kind while it is up */
+  char *export_kind;            /* the dialog's kind (export format, or "main"/"compare") while it is up */
+  gboolean chooser_opens;       /* the dialog opens a profile rather than exporting */
 };
 
 G_DEFINE_FINAL_TYPE(FrontierProfilerPage, frontier_profiler_page, GTK_TYPE_WIDGET)
@@ -759,13 +760,18 @@ export_suffix(const char *kind)
   return "-timeline.pdf";
 }
 
+static void open_from(FrontierProfilerPage *self, const char *kind, const char *path);
+
+/* The export and open dialogs' answer: self->chooser_opens says which of the two it was. */
 static void
-export_response_cb(GtkNativeDialog *dialog, int response, FrontierProfilerPage *self)
+chooser_response_cb(GtkNativeDialog *dialog, int response, FrontierProfilerPage *self)
 {
-  if (response == GTK_RESPONSE_ACCEPT && self->result != NULL) {
+  if (response == GTK_RESPONSE_ACCEPT && (self->chooser_opens || self->result != NULL)) {
     g_autoptr(GFile) file = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(dialog));
     g_autofree char *path = file != NULL ? g_file_get_path(file) : NULL;
-    if (path != NULL)
+    if (path != NULL && self->chooser_opens)
+      open_from(self, self->export_kind, path);
+    else if (path != NULL)
       export_to(self, self->export_kind, path);
   }
   g_clear_object(&self->chooser);
@@ -799,7 +805,8 @@ export_action(GtkWidget *widget, const char *action, GVariant *param)
   gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(self->chooser), TRUE);
   gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(self->chooser), name);
   self->export_kind = g_strdup(kind);
-  g_signal_connect(self->chooser, "response", G_CALLBACK(export_response_cb), self);
+  self->chooser_opens = FALSE;
+  g_signal_connect(self->chooser, "response", G_CALLBACK(chooser_response_cb), self);
   gtk_native_dialog_show(GTK_NATIVE_DIALOG(self->chooser));
 }
 
@@ -878,19 +885,6 @@ open_from(FrontierProfilerPage *self, const char *kind, const char *path)
 }
 
 static void
-open_response_cb(GtkNativeDialog *dialog, int response, FrontierProfilerPage *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT) {
-    g_autoptr(GFile) file = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(dialog));
-    g_autofree char *path = file != NULL ? g_file_get_path(file) : NULL;
-    if (path != NULL)
-      open_from(self, self->export_kind, path);
-  }
-  g_clear_object(&self->chooser);
-  g_clear_pointer(&self->export_kind, g_free);
-}
-
-static void
 open_action(GtkWidget *widget, const char *action, GVariant *param)
 {
   FrontierProfilerPage *self = FRONTIER_PROFILER_PAGE(widget);
@@ -914,7 +908,8 @@ open_action(GtkWidget *widget, const char *action, GVariant *param)
   gtk_file_filter_add_pattern(filter, "*.json");
   gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(self->chooser), filter);
   self->export_kind = g_strdup(kind);
-  g_signal_connect(self->chooser, "response", G_CALLBACK(open_response_cb), self);
+  self->chooser_opens = TRUE;
+  g_signal_connect(self->chooser, "response", G_CALLBACK(chooser_response_cb), self);
   gtk_native_dialog_show(GTK_NATIVE_DIALOG(self->chooser));
 }
 
