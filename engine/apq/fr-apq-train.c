@@ -149,7 +149,7 @@ void fr_apq_finetune(FrApqSupernet *net, const FrApqSpec *spec, const FrFmnist *
 
 static gboolean checkpoint_save(const char *path, FrApqSupernet *net, FrOptim *opt, int64_t step, const char *run_id,
                                 const double *loss_window, GError **error) {
-  FrSafetensorsWriter *w = fr_safetensors_writer_new();
+  FrSafetensorsWriter *w = fr_checkpoint_writer_new(CKPT_FORMAT, run_id, step);
   fr_safetensors_writer_add(w, "train.loss_window", FR_DTYPE_F64, 1, FR_SHAPE(LOSS_WINDOW), loss_window);
   FrParamSet *ps = fr_apq_supernet_params(net);
   for (int i = 0; i < fr_param_set_len(ps); i++) {
@@ -158,22 +158,12 @@ static gboolean checkpoint_save(const char *path, FrApqSupernet *net, FrOptim *o
   }
   int n;
   FrTensor **trainable = fr_param_set_trainable(ps, &n);
-  for (int i = 0; i < n; i++)
-    for (int which = 0; which < 2; which++) {
-      char *name = g_strdup_printf("optim.%s.%s", which ? "v" : "m", trainable[i]->name);
-      fr_safetensors_writer_add(w, name, FR_DTYPE_F32, trainable[i]->ndim, trainable[i]->shape, fr_optim_state(opt, i, which));
-      g_free(name);
-    }
-  char *step_s = g_strdup_printf("%" G_GINT64_FORMAT, step);
-  fr_safetensors_writer_set_metadata(w, "format", CKPT_FORMAT);
-  fr_safetensors_writer_set_metadata(w, "step", step_s);
-  fr_safetensors_writer_set_metadata(w, "run", run_id);
+  fr_checkpoint_add_optim(w, "optim.", opt, trainable, n);
   char *dir = g_path_get_dirname(path);
   gboolean ok = g_mkdir_with_parents(dir, 0755) == 0;
   if (!ok) g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot create folder %s", dir);
   else ok = fr_safetensors_writer_save(w, path, error);
   g_free(dir);
-  g_free(step_s);
   fr_safetensors_writer_free(w);
   return ok;
 }
@@ -192,12 +182,7 @@ static gboolean checkpoint_load(const char *path, FrApqSupernet *net, FrOptim *o
     FrTensor *p = fr_param_set_nth(ps, i);
     ok = fr_checkpoint_in_take(c, p->name, p, p->data, error);
   }
-  for (int i = 0; ok && i < n; i++)
-    for (int which = 0; ok && which < 2; which++) {
-      char *name = g_strdup_printf("optim.%s.%s", which ? "v" : "m", trainable[i]->name);
-      ok = fr_checkpoint_in_take(c, name, trainable[i], fr_optim_state(opt, i, which), error);
-      g_free(name);
-    }
+  if (ok) ok = fr_checkpoint_in_take_optim(c, "optim.", opt, trainable, n, error);
   if (ok) ok = fr_checkpoint_in_take_f64(c, "train.loss_window", LOSS_WINDOW, loss_window, error);
   if (ok) {
     fr_checkpoint_in_commit(c);

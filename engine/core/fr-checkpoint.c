@@ -92,6 +92,37 @@ gboolean fr_checkpoint_in_take_f64(FrCheckpointIn *c, const char *name, int64_t 
   return TRUE;
 }
 
+gboolean fr_checkpoint_in_take_optim(FrCheckpointIn *c, const char *prefix, FrOptim *opt, FrTensor *const *params,
+                                     int n, GError **error) {
+  gboolean ok = TRUE;
+  for (int i = 0; ok && i < n; i++)
+    for (int which = 0; ok && which < 2; which++) {
+      char *name = g_strdup_printf("%s%s.%s", prefix, which ? "v" : "m", params[i]->name);
+      ok = fr_checkpoint_in_take(c, name, params[i], fr_optim_state(opt, i, which), error);
+      g_free(name);
+    }
+  return ok;
+}
+
+FrSafetensorsWriter *fr_checkpoint_writer_new(const char *format, const char *run_id, gint64 step) {
+  FrSafetensorsWriter *w = fr_safetensors_writer_new();
+  char step_s[32];
+  g_snprintf(step_s, sizeof step_s, "%" G_GINT64_FORMAT, step);
+  fr_safetensors_writer_set_metadata(w, "format", format);
+  fr_safetensors_writer_set_metadata(w, "run", run_id);
+  fr_safetensors_writer_set_metadata(w, "step", step_s);
+  return w;
+}
+
+void fr_checkpoint_add_optim(FrSafetensorsWriter *w, const char *prefix, FrOptim *opt, FrTensor *const *params, int n) {
+  for (int i = 0; i < n; i++)
+    for (int which = 0; which < 2; which++) {
+      char *name = g_strdup_printf("%s%s.%s", prefix, which ? "v" : "m", params[i]->name);
+      fr_safetensors_writer_add(w, name, FR_DTYPE_F32, params[i]->ndim, params[i]->shape, fr_optim_state(opt, i, which));
+      g_free(name);
+    }
+}
+
 void fr_checkpoint_in_commit(FrCheckpointIn *c) {
   for (guint i = 0; i < c->staged->len; i++) {
     Staged *s = &g_array_index(c->staged, Staged, i);

@@ -3,6 +3,8 @@
  * and only fr_checkpoint_in_commit copies them into the model and optimiser. The APQ, GAN and
  * translation-model trainers share it; each writes its own tensors and names. */
 #pragma once
+#include "fr-optim.h"
+#include "fr-safetensors.h"
 #include "fr-tensor.h"
 
 G_BEGIN_DECLS
@@ -24,7 +26,16 @@ gboolean fr_checkpoint_in_take(FrCheckpointIn *c, const char *name, const FrTens
                                GError **error);
 /* Stages an F64 vector of exactly n values for `target`; (domain, code_format) error otherwise. */
 gboolean fr_checkpoint_in_take_f64(FrCheckpointIn *c, const char *name, int64_t n, double *target, GError **error);
+/* Stages an optimiser's two moment buffers of each of the n parameters, named PREFIX "m." NAME and
+ * PREFIX "v." NAME (what fr_checkpoint_add_optim writes). */
+gboolean fr_checkpoint_in_take_optim(FrCheckpointIn *c, const char *prefix, FrOptim *opt, FrTensor *const *params,
+                                     int n, GError **error);
 /* Copies every staged buffer to its target. */
 void fr_checkpoint_in_commit(FrCheckpointIn *c);
+
+/* Writing: a writer whose metadata already names format, run and step; add the tensors, then save. */
+FrSafetensorsWriter *fr_checkpoint_writer_new(const char *format, const char *run_id, gint64 step);
+/* Adds the optimiser's moments of the n parameters, named as fr_checkpoint_in_take_optim reads them. */
+void fr_checkpoint_add_optim(FrSafetensorsWriter *w, const char *prefix, FrOptim *opt, FrTensor *const *params, int n);
 
 G_END_DECLS

@@ -267,18 +267,9 @@ static int groups_of(Run *r, Group *out) {
   return n;
 }
 
-static void add_optim(FrSafetensorsWriter *w, FrOptim *o, const char *prefix, FrTensor **params, int n) {
-  for (int i = 0; i < n; i++)
-    for (int which = 0; which < 2; which++) {
-      char *name = g_strdup_printf("%s%s.%s", prefix, which ? "v" : "m", params[i]->name);
-      fr_safetensors_writer_add(w, name, FR_DTYPE_F32, params[i]->ndim, params[i]->shape, fr_optim_state(o, i, which));
-      g_free(name);
-    }
-}
-
 static gboolean checkpoint_save(Run *r, const char *path, int64_t step, const char *run_id, const double *window,
                                 GError **error) {
-  FrSafetensorsWriter *w = fr_safetensors_writer_new();
+  FrSafetensorsWriter *w = fr_checkpoint_writer_new(CKPT_FORMAT, run_id, step);
   Group gs[3];
   int ng = groups_of(r, gs);
   for (int k = 0; k < ng; k++)
@@ -288,16 +279,11 @@ static gboolean checkpoint_save(Run *r, const char *path, int64_t step, const ch
       fr_safetensors_writer_add(w, name, FR_DTYPE_F32, p->ndim, p->shape, p->data);
       g_free(name);
     }
-  add_optim(w, r->opt_g, "og.", r->g_params, r->n_g_params);
+  fr_checkpoint_add_optim(w, "og.", r->opt_g, r->g_params, r->n_g_params);
   int nd;
   FrTensor **dp = fr_param_set_trainable(r->disc, &nd);
-  add_optim(w, r->opt_d, "od.", dp, nd);
+  fr_checkpoint_add_optim(w, "od.", r->opt_d, dp, nd);
   fr_safetensors_writer_add(w, "train.window", FR_DTYPE_F64, 1, FR_SHAPE(4 * WINDOW), window);
-  char step_s[32];
-  g_snprintf(step_s, sizeof step_s, "%" G_GINT64_FORMAT, step);
-  fr_safetensors_writer_set_metadata(w, "format", CKPT_FORMAT);
-  fr_safetensors_writer_set_metadata(w, "step", step_s);
-  fr_safetensors_writer_set_metadata(w, "run", run_id);
   gboolean ok = fr_safetensors_writer_save(w, path, error);
   fr_safetensors_writer_free(w);
   return ok;
@@ -321,17 +307,8 @@ static gboolean checkpoint_load(Run *r, const char *path, const char *run_id, in
     }
   int nd;
   FrTensor **dp = fr_param_set_trainable(r->disc, &nd);
-  for (int o = 0; o < 2; o++) {
-    FrOptim *opt = o ? r->opt_d : r->opt_g;
-    FrTensor **ps = o ? dp : r->g_params;
-    int n = o ? nd : r->n_g_params;
-    for (int i = 0; ok && i < n; i++)
-      for (int which = 0; ok && which < 2; which++) {
-        char *name = g_strdup_printf("%s%s.%s", o ? "od." : "og.", which ? "v" : "m", ps[i]->name);
-        ok = fr_checkpoint_in_take(c, name, ps[i], fr_optim_state(opt, i, which), error);
-        g_free(name);
-      }
-  }
+  if (ok) ok = fr_checkpoint_in_take_optim(c, "og.", r->opt_g, r->g_params, r->n_g_params, error);
+  if (ok) ok = fr_checkpoint_in_take_optim(c, "od.", r->opt_d, dp, nd, error);
   if (ok) ok = fr_checkpoint_in_take_f64(c, "train.window", 4 * WINDOW, window, error);
   if (ok) {
     fr_checkpoint_in_commit(c);

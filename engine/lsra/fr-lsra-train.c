@@ -262,7 +262,7 @@ static gboolean setup(FrJob *job, Run *r, GError **error) {
 
 static gboolean checkpoint_save(Run *r, const char *path, gint64 step, double seconds, const double *window,
                                 GError **error) {
-  FrSafetensorsWriter *w = fr_safetensors_writer_new();
+  FrSafetensorsWriter *w = fr_checkpoint_writer_new(CKPT_FORMAT, r->run_id, step);
   FrParamSet *ps = fr_lsra_model_params(r->model);
   for (int i = 0; i < fr_param_set_len(ps); i++) {
     FrTensor *p = fr_param_set_nth(ps, i);
@@ -270,23 +270,13 @@ static gboolean checkpoint_save(Run *r, const char *path, gint64 step, double se
     fr_safetensors_writer_add(w, name, FR_DTYPE_F32, p->ndim, p->shape, p->data);
     g_free(name);
   }
-  for (int i = 0; i < r->n_params; i++)
-    for (int which = 0; which < 2; which++) {
-      char *name = g_strdup_printf("o.%s.%s", which ? "v" : "m", r->params[i]->name);
-      fr_safetensors_writer_add(w, name, FR_DTYPE_F32, r->params[i]->ndim, r->params[i]->shape,
-                                fr_optim_state(r->opt, i, which));
-      g_free(name);
-    }
+  fr_checkpoint_add_optim(w, "o.", r->opt, r->params, r->n_params);
   fr_safetensors_writer_add(w, "train.window", FR_DTYPE_F64, 1, FR_SHAPE(2 * WINDOW), window);
-  char step_s[32], secs[G_ASCII_DTOSTR_BUF_SIZE], epoch_s[32];
-  g_snprintf(step_s, sizeof step_s, "%" G_GINT64_FORMAT, step);
+  char secs[G_ASCII_DTOSTR_BUF_SIZE], epoch_s[32];
   g_snprintf(epoch_s, sizeof epoch_s, "%" G_GINT64_FORMAT, step / fr_lsra_batches_len(r->batches));
   g_ascii_dtostr(secs, sizeof secs, seconds);
-  fr_safetensors_writer_set_metadata(w, "format", CKPT_FORMAT);
-  fr_safetensors_writer_set_metadata(w, "step", step_s);
   fr_safetensors_writer_set_metadata(w, "epoch", epoch_s);
   fr_safetensors_writer_set_metadata(w, "seconds", secs);
-  fr_safetensors_writer_set_metadata(w, "run", r->run_id);
   gboolean ok = fr_safetensors_writer_save(w, path, error);
   fr_safetensors_writer_free(w);
   return ok;
@@ -307,12 +297,7 @@ static gboolean checkpoint_load(Run *r, const char *path, gint64 *step, double *
     ok = fr_checkpoint_in_take(c, name, p, p->data, error);
     g_free(name);
   }
-  for (int i = 0; ok && i < r->n_params; i++)
-    for (int which = 0; ok && which < 2; which++) {
-      char *name = g_strdup_printf("o.%s.%s", which ? "v" : "m", r->params[i]->name);
-      ok = fr_checkpoint_in_take(c, name, r->params[i], fr_optim_state(r->opt, i, which), error);
-      g_free(name);
-    }
+  if (ok) ok = fr_checkpoint_in_take_optim(c, "o.", r->opt, r->params, r->n_params, error);
   if (ok) ok = fr_checkpoint_in_take_f64(c, "train.window", 2 * WINDOW, window, error);
   if (ok) {
     fr_checkpoint_in_commit(c);
