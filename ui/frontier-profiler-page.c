@@ -464,6 +464,23 @@ start_job(FrontierProfilerPage *self, const char *target, JobKind kind)
   update_sensitivity(self);
 }
 
+/* Shows r (owned) as the profile, or as the comparison's second model. */
+static void
+take_result(FrontierProfilerPage *self, FrProfileResult *r, gboolean as_b)
+{
+  if (as_b) {
+    g_clear_pointer(&self->result_b, fr_profile_result_unref);
+    self->result_b = r;
+    show_compare(self);
+    return;
+  }
+  g_clear_pointer(&self->result, fr_profile_result_unref);
+  self->result = r;
+  show_result(self);
+  if (self->result_b != NULL)
+    show_compare(self);
+}
+
 static void
 finish_job(FrontierProfilerPage *self, FrEvent *ev)
 {
@@ -484,19 +501,9 @@ finish_job(FrontierProfilerPage *self, FrEvent *ev)
                                             in->run_ms_median, in->runs);
     gtk_progress_bar_set_fraction(self->progress_bar, 1.0);
     gtk_progress_bar_set_text(self->progress_bar, text);
-    if (kind == JOB_COMPARE_B) {
-      g_clear_pointer(&self->result_b, fr_profile_result_unref);
-      self->result_b = r;
-      show_compare(self);
-    } else {
-      g_clear_pointer(&self->result, fr_profile_result_unref);
-      self->result = r;
-      show_result(self);
-      if (self->result_b != NULL)
-        show_compare(self);
-      if (kind == JOB_COMPARE_A && self->pending_target == NULL)
-        start_job(self, selected_target(self, self->compare_drop), JOB_COMPARE_B);
-    }
+    take_result(self, r, kind == JOB_COMPARE_B);
+    if (kind == JOB_COMPARE_A && self->pending_target == NULL)
+      start_job(self, selected_target(self, self->compare_drop), JOB_COMPARE_B);
   } else if (status == FR_JOB_CANCELLED || was_cancel) {
     gtk_progress_bar_set_fraction(self->progress_bar, 0);
     gtk_progress_bar_set_text(self->progress_bar, "Cancelled");
@@ -638,6 +645,7 @@ frontier_profiler_page_profile(FrontierProfilerPage *self, const char *target)
 
 /* ---- export ---- */
 
+/* An export, or the opening of a saved profile (r and data NULL; kind "main" or "compare"). */
 typedef struct {
   FrProfileResult *r;
   char *kind, *path;
@@ -812,23 +820,10 @@ export_action(GtkWidget *widget, const char *action, GVariant *param)
 
 /* ---- opening a saved profile ---- */
 
-typedef struct {
-  char *kind, *path;   /* kind: "main" (shown as the profile) or "compare" (as the comparison's B) */
-} OpenJob;
-
-static void
-open_job_free(gpointer data)
-{
-  OpenJob *o = data;
-  g_free(o->kind);
-  g_free(o->path);
-  g_free(o);
-}
-
 static void
 open_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
-  OpenJob *o = data;
+  ExportJob *o = data;
   GError *error = NULL;
   FrProfileResult *r = fr_profile_result_load(o->path, &error);
   if (r != NULL)
@@ -841,7 +836,7 @@ static void
 open_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 {
   FrontierProfilerPage *self = FRONTIER_PROFILER_PAGE(source);
-  OpenJob *o = g_task_get_task_data(G_TASK(result));
+  ExportJob *o = g_task_get_task_data(G_TASK(result));
   g_autoptr(GError) error = NULL;
   g_autofree char *base = g_path_get_basename(o->path);
   FrProfileResult *r = g_task_propagate_pointer(G_TASK(result), &error);
@@ -855,19 +850,10 @@ open_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
                                           in->target, in->run_ms_median, in->runs);
   gtk_progress_bar_set_fraction(self->progress_bar, 1.0);
   gtk_progress_bar_set_text(self->progress_bar, text);
-  if (g_str_equal(o->kind, "compare")) {
-    g_clear_pointer(&self->result_b, fr_profile_result_unref);
-    self->result_b = r;
-    if (self->result == NULL)
-      frontier_page_toast(GTK_WIDGET(self), "Profile or open a first model to compare against", 3);
-    show_compare(self);
-  } else {
-    g_clear_pointer(&self->result, fr_profile_result_unref);
-    self->result = r;
-    show_result(self);
-    if (self->result_b != NULL)
-      show_compare(self);
-  }
+  gboolean as_b = g_str_equal(o->kind, "compare");
+  take_result(self, r, as_b);
+  if (as_b && self->result == NULL)
+    frontier_page_toast(GTK_WIDGET(self), "Profile or open a first model to compare against", 3);
   update_sensitivity(self);
 }
 
@@ -875,11 +861,11 @@ open_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 open_from(FrontierProfilerPage *self, const char *kind, const char *path)
 {
-  OpenJob *o = g_new0(OpenJob, 1);
+  ExportJob *o = g_new0(ExportJob, 1);
   o->kind = g_strdup(kind);
   o->path = g_strdup(path);
   GTask *task = g_task_new(self, NULL, open_done_cb, NULL);
-  g_task_set_task_data(task, o, open_job_free);
+  g_task_set_task_data(task, o, export_job_free);
   g_task_run_in_thread(task, open_thread);
   g_object_unref(task);
 }

@@ -192,7 +192,8 @@ gboolean fr_lsra_search(FrLsraModel *m, int n, const int32_t *const *src, const 
       ok = FALSE;
       break;
     }
-    gboolean identity = TRUE, finished_any = FALSE;
+    gboolean identity = TRUE;
+    const int open_before = open;
     for (int a = 0; a < n_act; a++) {
       const int i = act[a];
       Sentence *s = &sent[i];
@@ -262,11 +263,10 @@ gboolean fr_lsra_search(FrLsraModel *m, int n, const int32_t *const *src, const 
       if (kept == 0) {
         s->done = TRUE;
         open--;
-        finished_any = TRUE;
       }
     }
     if (open == 0) break;
-    if (finished_any || !identity) {
+    if (open < open_before || !identity) {
       /* decoder rows: each open sentence's hypotheses continue their parents; finished sentences leave */
       int kept_act = 0;
       for (int a = 0; a < n_act; a++) {
@@ -275,12 +275,8 @@ gboolean fr_lsra_search(FrLsraModel *m, int n, const int32_t *const *src, const 
         for (int j = 0; j < B; j++) rows[kept_act * B + j] = a * B + (order[i * B + j] - i * B);
         act[kept_act++] = i;
       }
-      if (kept_act < n_act) {
-        fr_lsra_decoder_select(dec, rows, kept_act * B);
-        n_act = kept_act;
-      } else {
-        fr_lsra_decoder_reorder(dec, rows);
-      }
+      fr_lsra_decoder_select(dec, rows, kept_act * B);
+      n_act = kept_act;
     }
     double *ts = score;
     score = next_score;
